@@ -1,0 +1,75 @@
+# Makefile - build, test, install `ami`. Settings live in config.mk.
+include config.mk
+
+SRC = $(wildcard cmd/*.c common/*.c)
+OBJ = $(SRC:.c=.o)
+HDR = $(wildcard cmd/*.h common/*.h)
+UNIT_TESTS = $(patsubst %.c,%,$(wildcard tests/unit/*_test.c))
+MANPAGES = $(wildcard man/*.1 man/*.5)
+DEBIAN_PKGS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev libreadline-dev \
+	bats bats-assert bats-support python3 openssl mandoc tmux
+
+.PHONY: all check unit bats demo asan valgrind fuzz bench lint install uninstall clean deps
+
+all: ami
+
+ami: $(OBJ)
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
+
+$(OBJ): $(HDR) config.mk
+
+# Unit tests link the common/ objects they need (all of them: simple, fast).
+COMMON_OBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
+tests/unit/%_test: tests/unit/%_test.c $(COMMON_OBJ) $(HDR)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
+
+# Installs what the build and the tests need on Debian, when missing.
+deps:
+	@missing=$$(for p in $(DEBIAN_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+unit: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do echo "# $$t"; ./$$t || exit 1; done
+
+# Runs the unit tests and the bats suites; the last line is "N passed, N failed".
+check: deps
+	@$(MAKE) --no-print-directory ami $(UNIT_TESTS)
+	@tests/run-tests.sh $(UNIT_TESTS)
+
+demo: deps
+	@$(MAKE) --no-print-directory ami
+	@tests/demo.sh
+
+asan:
+	$(MAKE) clean
+	$(MAKE) check CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined"
+	$(MAKE) clean
+
+lint:
+	mandoc -Tlint -W warning $(MANPAGES)
+
+install: ami
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	cp -f ami $(DESTDIR)$(BINDIR)/ami
+	chmod 755 $(DESTDIR)$(BINDIR)/ami
+	cd $(DESTDIR)$(BINDIR) && for c in $$(./ami --list); do ln -sf ami ami-$$c; done
+	cp -f man/*.1 $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f man/*.5 $(DESTDIR)$(MANPREFIX)/man5/
+	cp -f completions/ami.bash $(DESTDIR)$(BASHCOMPDIR)/ami
+	cp -f completions/_ami $(DESTDIR)$(ZSHCOMPDIR)/_ami
+	cp -f completions/ami.fish $(DESTDIR)$(FISHCOMPDIR)/ami.fish
+
+uninstall:
+	cd $(DESTDIR)$(BINDIR) && rm -f ami ami-*
+	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f $(notdir $(wildcard man/*.1))
+	rm -f $(DESTDIR)$(MANPREFIX)/man5/ami.conf.5 $(DESTDIR)$(BASHCOMPDIR)/ami \
+		$(DESTDIR)$(ZSHCOMPDIR)/_ami $(DESTDIR)$(FISHCOMPDIR)/ami.fish
+
+clean:
+	rm -f ami $(OBJ) $(UNIT_TESTS) tests/unit/*.o

@@ -1,0 +1,102 @@
+/* cmds.h - what every subcommand receives, and the options they share.
+ * Each cmd_*() parses its own options (getopt_long), returns an RC_* code
+ * and never exits, so `ami shell` can run the same table in-process. */
+#ifndef AMI_CMDS_H
+#define AMI_CMDS_H
+
+#include <getopt.h>
+#include "ami.h"
+#include "config.h"
+#include "output.h"
+#include "util.h"
+
+struct cmd;
+
+struct ctx {
+	struct overrides ov;        /* connection options from the command line */
+	enum out_format fmt;
+	const struct cmd *cmd;      /* the command running (for --help text) */
+	struct ami *ami;            /* non-NULL inside `shell`: reuse this session */
+	struct profile *shell_profile; /* the shell's resolved profile, if any */
+	int in_shell;
+};
+
+struct cmd {
+	const char *name;
+	int (*run)(int argc, char **argv, struct ctx *ctx);
+	const char *help;           /* "usage: ...\n\n" description and options */
+	const char *summary;        /* one line for `ami --help` */
+};
+
+/* Long-only option values shared by every command. */
+enum {
+	OPT_PORT = 1000, OPT_SECRET_FILE, OPT_SECRET_STDIN, OPT_AUTH, OPT_CONFIG,
+	OPT_FORMAT, OPT_URL, OPT_TLS, OPT_CACERT, OPT_INSECURE, OPT_HTTP_AUTH,
+	OPT_HTTP_ENCODING,
+	OPT_CMD_BASE = 2000         /* commands number their own long options from here */
+};
+
+#define COMMON_SHORTOPTS "p:H:u:t:jvqh"
+#define COMMON_LONGOPTS \
+	{ "profile", required_argument, NULL, 'p' }, \
+	{ "host", required_argument, NULL, 'H' }, \
+	{ "port", required_argument, NULL, OPT_PORT }, \
+	{ "user", required_argument, NULL, 'u' }, \
+	{ "secret-file", required_argument, NULL, OPT_SECRET_FILE }, \
+	{ "secret-stdin", no_argument, NULL, OPT_SECRET_STDIN }, \
+	{ "auth", required_argument, NULL, OPT_AUTH }, \
+	{ "timeout", required_argument, NULL, 't' }, \
+	{ "config", required_argument, NULL, OPT_CONFIG }, \
+	{ "format", required_argument, NULL, OPT_FORMAT }, \
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "url", required_argument, NULL, OPT_URL }, \
+	{ "tls", no_argument, NULL, OPT_TLS }, \
+	{ "cacert", required_argument, NULL, OPT_CACERT }, \
+	{ "insecure", no_argument, NULL, OPT_INSECURE }, \
+	{ "http-auth", required_argument, NULL, OPT_HTTP_AUTH }, \
+	{ "http-encoding", required_argument, NULL, OPT_HTTP_ENCODING }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "help", no_argument, NULL, 'h' }
+
+/* Help text for the shared options, appended to every command's --help. */
+extern const char common_options_help[];
+
+#define CTX_CONTINUE (-1)
+/* Handles a shared option (or '?' / ':'). Returns CTX_CONTINUE to go on
+ * parsing, RC_OK after --help (the command returns at once), or RC_USAGE. */
+int ctx_option(struct ctx *ctx, int ch, const char *arg);
+void ctx_init(struct ctx *ctx);
+/* Resets getopt so a command can parse a fresh argv (glibc: optind = 0). */
+void opt_reset(void);
+
+/* Resolves the profile and opens a session, or reuses the shell's.
+ * events: see ami_open. Pair with ctx_session_done. */
+int ctx_session(struct ctx *ctx, struct ami **out, const char *events);
+void ctx_session_done(struct ctx *ctx, struct ami *a);
+
+/* Refuses CR, LF or NUL in a user-given value; names the option. */
+int check_user_value(const char *what, const char *value);
+
+/* Builds "Action: NAME" plus one header per KEY=VALUE argument (action.c). */
+int build_action(struct ami_msg *act, const char *name, int argc, char **argv);
+
+extern const struct cmd cmd_table[];
+extern const size_t cmd_count;
+const struct cmd *cmd_find(const char *name);
+
+int cmd_action(int argc, char **argv, struct ctx *ctx);
+int cmd_callfile(int argc, char **argv, struct ctx *ctx);
+int cmd_command(int argc, char **argv, struct ctx *ctx);
+int cmd_config(int argc, char **argv, struct ctx *ctx);
+int cmd_originate(int argc, char **argv, struct ctx *ctx);
+int cmd_ping(int argc, char **argv, struct ctx *ctx);
+int cmd_redirect(int argc, char **argv, struct ctx *ctx);
+int cmd_shell(int argc, char **argv, struct ctx *ctx);
+int cmd_tail_events(int argc, char **argv, struct ctx *ctx);
+
+extern const char cmd_action_help[], cmd_callfile_help[], cmd_command_help[],
+	cmd_config_help[], cmd_originate_help[], cmd_ping_help[], cmd_redirect_help[],
+	cmd_shell_help[], cmd_tail_events_help[];
+
+#endif

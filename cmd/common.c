@@ -1,0 +1,124 @@
+/* common.c - option handling and session set-up shared by every command. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmds.h"
+
+const char common_options_help[] =
+	"Connection and output options (any command, before or after its name):\n"
+	"  -p, --profile NAME      use profile NAME from the config file\n"
+	"  -H, --host HOST         AMI host (default 127.0.0.1)\n"
+	"      --port PORT         AMI port (default 5038; 5039 with --tls)\n"
+	"  -u, --user NAME         AMI username\n"
+	"      --secret-file FILE  read the secret from FILE (must be mode 0600)\n"
+	"      --secret-stdin      read the secret from the first line of stdin\n"
+	"      --auth plain|md5    login method (default plain)\n"
+	"  -t, --timeout SECONDS   bound for connect, login and each response (default 10)\n"
+	"      --config FILE       config file (default $XDG_CONFIG_HOME/ami/config)\n"
+	"      --tls               AMI over TLS (default port 5039)\n"
+	"      --url URL           AMI over HTTP(S), e.g. http://pbx:8088/\n"
+	"      --http-auth cookie|digest      HTTP login method (default cookie)\n"
+	"      --http-encoding rawman|mxml    HTTP body format (default rawman)\n"
+	"      --cacert FILE       CA certificates to verify the TLS server with\n"
+	"      --insecure          do not verify the TLS certificate (warns)\n"
+	"      --format text|raw|json  output format (default text)\n"
+	"  -j, --json              same as --format json\n"
+	"  -v, --verbose           show target and timings; -vv adds a wire trace\n"
+	"  -q, --quiet             print only data and errors\n"
+	"  -h, --help              show this help\n";
+
+void ctx_init(struct ctx *ctx)
+{
+	memset(ctx, 0, sizeof *ctx);
+	overrides_init(&ctx->ov);
+	ctx->fmt = OUT_TEXT;
+}
+
+void opt_reset(void)
+{
+	optind = 0;     /* glibc: 0 also re-initialises its internal state */
+}
+
+static void print_help(const struct ctx *ctx)
+{
+	if (ctx->cmd) {
+		out_puts(ctx->cmd->help);
+		out_puts("\n");
+	}
+	out_puts(common_options_help);
+}
+
+int ctx_option(struct ctx *ctx, int ch, const char *arg)
+{
+	struct overrides *o = &ctx->ov;
+
+	switch (ch) {
+	case 'p': o->profile = arg; break;
+	case 'H': o->host = arg; break;
+	case OPT_PORT: o->port = arg; break;
+	case 'u': o->user = arg; break;
+	case OPT_SECRET_FILE: o->secret_file = arg; break;
+	case OPT_SECRET_STDIN: o->secret_stdin = 1; break;
+	case OPT_AUTH: o->auth = arg; break;
+	case OPT_CONFIG: o->config_file = arg; break;
+	case OPT_URL: o->url = arg; break;
+	case OPT_TLS: o->tls = 1; break;
+	case OPT_CACERT: o->cacert = arg; break;
+	case OPT_INSECURE: o->insecure = 1; break;
+	case OPT_HTTP_AUTH: o->http_auth = arg; break;
+	case OPT_HTTP_ENCODING: o->http_encoding = arg; break;
+	case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
+	case 'q': verbosity = -1; break;
+	case 'j': ctx->fmt = OUT_JSON; break;
+	case 't':
+		if (parse_seconds(arg, &o->timeout_ms) != 0)
+			return usage_error("--timeout: not a number of seconds: %s", arg);
+		break;
+	case OPT_FORMAT:
+		if (out_parse_format(arg, &ctx->fmt) != 0)
+			return usage_error("--format: expected text, raw or json, not \"%s\"", arg);
+		break;
+	case 'h':
+		print_help(ctx);
+		return RC_OK;
+	default:    /* getopt already said what was wrong */
+		fprintf(stderr, "Try '%s --help'\n", log_progname());
+		return RC_USAGE;
+	}
+	out_set_format(ctx->fmt);
+	return CTX_CONTINUE;
+}
+
+int check_user_value(const char *what, const char *value)
+{
+	const char *bad = bad_char_name(value, strlen(value));
+	if (!bad)
+		return RC_OK;
+	return usage_error("%s contains %s; refusing to send it", what, bad);
+}
+
+int ctx_session(struct ctx *ctx, struct ami **out, const char *events)
+{
+	struct profile p;
+	int rc;
+
+	*out = NULL;
+	if (ctx->ami) {     /* inside `ami shell`: the session is already open */
+		*out = ctx->ami;
+		if (strcmp(events, "off") && !ami_events_on(ctx->ami))
+			return ami_set_events(ctx->ami, events);
+		return RC_OK;
+	}
+	if ((rc = config_resolve(&p, &ctx->ov, CONFIG_SECRET_REQUIRED)) != RC_OK)
+		return rc;
+	rc = ami_open(out, &p, events);
+	profile_free(&p);
+	return rc;
+}
+
+void ctx_session_done(struct ctx *ctx, struct ami *a)
+{
+	if (a && a != ctx->ami)
+		ami_close(a);
+}

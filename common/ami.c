@@ -1,0 +1,549 @@
+/* ami.c - one blocking AMI session: greeting, login, actions matched to
+ * their responses by ActionID, EventList aggregation, an event queue.
+ *
+ * Asterisk answers the actions of one session in order but interleaves
+ * events freely, and an event may carry our ActionID (OriginateResponse,
+ * list items). So every read goes through one loop that sorts messages:
+ * the awaited response, items of the awaited list, or events to queue. */
+#include "ami.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "md5.h"
+#include "transport.h"
+#include "util.h"
+
+#define EVENT_QUEUE_MAX 100000      /* events held while a command waits */
+#define LOGOFF_WAIT_MS 2000
+
+struct ami {
+	struct transport *t;
+	struct ami_parser *p;
+	char *host_label;
+	char *banner;
+	int timeout_ms;
+	int http;
+	int events_on;
+	int dead;                   /* the connection is gone: no Logoff */
+	unsigned long seq;
+	char id_prefix[40];
+	struct ami_msg *queue;      /* ring buffer of queued events */
+	size_t qhead, qlen, qcap;
+	unsigned long qdropped;
+	char err[600];
+};
+
+const char *ami_error(const struct ami *a) { return a->err; }
+const char *ami_banner(const struct ami *a) { return a->banner ? a->banner : ""; }
+const char *ami_host_label(const struct ami *a) { return a->host_label; }
+int ami_timeout_ms(const struct ami *a) { return a->timeout_ms; }
+int ami_is_http(const struct ami *a) { return a->http; }
+int ami_events_on(const struct ami *a) { return a->events_on; }
+int ami_fd(const struct ami *a) { return a->t->ops->fd(a->t); }
+
+static void set_err(struct ami *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(struct ami *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(a->err, sizeof a->err, fmt, ap);
+	va_end(ap);
+}
+
+/* -vv wire trace on stderr; secrets are masked. */
+static void trace_msg(const char *dir, const struct ami_msg *m)
+{
+	if (verbosity < 2)
+		return;
+	for (size_t i = 0; i < m->n; i++) {
+		const char *name = ami_name(m, i);
+		int secret = !strcasecmp(name, "Secret") || !strcasecmp(name, "Key");
+		fprintf(stderr, "%s %s%s%s\n", dir, name, m->h[i].name_len ? ": " : "",
+			secret ? "********" : ami_value(m, i));
+	}
+	fprintf(stderr, "%s\n", dir);
+}
+
+static int64_t deadline_in(const struct ami *a)
+{
+	return a->timeout_ms > 0 ? now_ms() + a->timeout_ms : -1;
+}
+
+/* Reads what the transport has into the parser, waiting until deadline. */
+static int fill(struct ami *a, int64_t deadline)
+{
+	size_t room, got;
+	char *buf = ami_parser_space(a->p, &room);
+	int rc = a->t->ops->recv(a->t, buf, room, &got, deadline);
+
+	if (rc == RC_OK && got == 0) {
+		a->dead = 1;
+		set_err(a, "connection closed by the server");
+		return RC_CONNECT;
+	}
+	if (rc == RC_TIMEOUT)
+		set_err(a, "timed out waiting for the server");
+	else if (rc == RC_INTERRUPTED)
+		set_err(a, "interrupted");
+	else if (rc != RC_OK) {
+		a->dead = 1;
+		set_err(a, "%s", a->t->err);
+	}
+	if (rc == RC_OK)
+		ami_parser_commit(a->p, got);
+	return rc;
+}
+
+int ami_parse_buffered(struct ami *a, struct ami_msg *m)
+{
+	int r = ami_parser_next(a->p, m);
+	if (r < 0) {
+		a->dead = 1;
+		set_err(a, "protocol error: %s", ami_parser_error(a->p));
+	} else if (r > 0) {
+		trace_msg("<<", m);
+	}
+	return r;
+}
+
+int ami_read_available(struct ami *a) { return fill(a, 0); }
+
+int ami_has_buffered(const struct ami *a)
+{
+	return a->qlen > 0 || ami_parser_pending(a->p) > 0 || a->t->ops->pending(a->t);
+}
+
+int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline)
+{
+	for (;;) {
+		int r = ami_parse_buffered(a, m);
+		if (r > 0)
+			return RC_OK;
+		if (r < 0)
+			return RC_PROTOCOL;
+		int rc = fill(a, deadline);
+		if (rc != RC_OK)
+			return rc;
+	}
+}
+
+static void enqueue(struct ami *a, const struct ami_msg *ev)
+{
+	if (a->qlen == EVENT_QUEUE_MAX) {
+		a->qhead = (a->qhead + 1) % a->qcap;    /* drop the oldest */
+		a->qlen--;
+		if (a->qdropped++ == 0)
+			log_warn("more than %d events queued; dropping the oldest", EVENT_QUEUE_MAX);
+	}
+	if (a->qlen == a->qcap) {
+		size_t ncap = a->qcap ? a->qcap * 2 : 16;
+		struct ami_msg *nq = xcalloc(ncap, sizeof *nq);
+		for (size_t i = 0; i < a->qlen; i++)
+			nq[i] = a->queue[(a->qhead + i) % a->qcap];
+		for (size_t i = a->qlen; i < ncap; i++)
+			ami_msg_init(&nq[i]);
+		free(a->queue);
+		a->queue = nq;
+		a->qcap = ncap;
+		a->qhead = 0;
+	}
+	ami_msg_copy(&a->queue[(a->qhead + a->qlen) % a->qcap], ev);
+	a->qlen++;
+}
+
+static int dequeue(struct ami *a, struct ami_msg *ev)
+{
+	if (a->qlen == 0)
+		return 0;
+	ami_msg_copy(ev, &a->queue[a->qhead]);
+	a->qhead = (a->qhead + 1) % a->qcap;
+	a->qlen--;
+	return 1;
+}
+
+int ami_send(struct ami *a, struct ami_msg *act, char *id)
+{
+	char buf[64], errbuf[300];
+	const char *have = ami_msg_get(act, "ActionID");
+
+	if (have) {
+		snprintf(buf, sizeof buf, "%s", have);
+	} else {
+		snprintf(buf, sizeof buf, "%s-%lu", a->id_prefix, ++a->seq);
+		ami_msg_add(act, "ActionID", buf);
+	}
+	if (id)
+		snprintf(id, 64, "%s", buf);
+	if (ami_msg_check_send(act, errbuf, sizeof errbuf) != 0) {
+		set_err(a, "refusing to send: %s", errbuf);
+		return RC_USAGE;
+	}
+	if (a->dead) {
+		set_err(a, "connection lost");
+		return RC_CONNECT;
+	}
+	char *wire;
+	size_t len = ami_msg_format(act, &wire);
+	trace_msg(">>", act);
+	int rc = a->t->ops->send(a->t, wire, len, deadline_in(a));
+	secret_wipe(wire, len);     /* a Login carries the secret */
+	free(wire);
+	if (rc == RC_TIMEOUT)
+		set_err(a, "timed out sending to the server (it stopped reading)");
+	else if (rc != RC_OK) {
+		a->dead = rc == RC_CONNECT;
+		set_err(a, "%s", a->t->err[0] ? a->t->err : "send failed");
+	}
+	return rc;
+}
+
+static int is_response_to(const struct ami_msg *m, const char *id)
+{
+	const char *aid;
+
+	if (ami_msg_is_event(m))
+		return 0;
+	aid = ami_msg_get(m, "ActionID");
+	/* With one action in flight, a response without ActionID (old servers,
+	 * text-only replies) can only be ours. */
+	return !aid || !strcmp(aid, id);
+}
+
+/* Waits for the response to action id; queues events seen meanwhile. */
+static int await_response(struct ami *a, const char *id, const char *action,
+			  struct ami_msg *reply)
+{
+	int64_t deadline = deadline_in(a);
+
+	for (;;) {
+		int rc = ami_read_msg(a, reply, deadline);
+		if (rc == RC_TIMEOUT)
+			set_err(a, "timed out after %.1f s waiting for the response to %s",
+				a->timeout_ms / 1000.0, action);
+		if (rc != RC_OK)
+			return rc;
+		if (is_response_to(reply, id))
+			break;
+		if (ami_msg_is_event(reply))
+			enqueue(a, reply);
+		else
+			log_debug("ignoring a response that is not for %s (ActionID %s)", action,
+				  ami_msg_get(reply, "ActionID"));
+	}
+	const char *resp = ami_msg_get(reply, "Response");
+	if (resp && !strcasecmp(resp, "Error")) {
+		const char *msg = ami_msg_get(reply, "Message");
+		set_err(a, "%s", msg ? msg : "Asterisk answered Response: Error");
+		return RC_ACTION;
+	}
+	return RC_OK;
+}
+
+int ami_action(struct ami *a, struct ami_msg *act, struct ami_msg *reply)
+{
+	char id[64];
+	const char *name = ami_msg_get(act, "Action");
+	char action[128];
+
+	snprintf(action, sizeof action, "%s", name ? name : "the action");
+	int rc = ami_send(a, act, id);
+	if (rc != RC_OK)
+		return rc;
+	return await_response(a, id, action, reply);
+}
+
+static int list_started(const struct ami_msg *reply)
+{
+	const char *el = ami_msg_get(reply, "EventList");
+	const char *msg = ami_msg_get(reply, "Message");
+
+	if (el)
+		return !strcasecmp(el, "start");
+	/* Old servers announce a list only in the message text. */
+	return msg && strstr(msg, "will follow");
+}
+
+static int list_ended(const struct ami_msg *ev)
+{
+	const char *el = ami_msg_get(ev, "EventList");
+	const char *name = ami_msg_get(ev, "Event");
+	size_t n;
+
+	if (el && (!strcasecmp(el, "Complete") || !strcasecmp(el, "cancelled")))
+		return 1;
+	n = name ? strlen(name) : 0;
+	return n >= 8 && !strcasecmp(name + n - 8, "Complete");
+}
+
+int ami_action_list(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
+		    int (*each)(const struct ami_msg *ev, void *arg), void *arg)
+{
+	char id[64];
+	const char *name = ami_msg_get(act, "Action");
+	char action[128];
+	struct ami_msg ev;
+	int rc;
+
+	snprintf(action, sizeof action, "%s", name ? name : "the action");
+	if ((rc = ami_send(a, act, id)) != RC_OK)
+		return rc;
+	rc = await_response(a, id, action, reply);
+	if (rc == RC_OK || rc == RC_ACTION) {
+		int out_rc = each(reply, arg);
+		if (out_rc != RC_OK)
+			return out_rc;
+	}
+	if (rc != RC_OK || !list_started(reply))
+		return rc;
+	ami_msg_init(&ev);
+	for (;;) {
+		/* The deadline bounds the wait for each item, not the whole list. */
+		rc = ami_read_msg(a, &ev, deadline_in(a));
+		if (rc == RC_TIMEOUT)
+			set_err(a, "timed out after %.1f s waiting for the rest of the %s list",
+				a->timeout_ms / 1000.0, action);
+		if (rc != RC_OK)
+			break;
+		const char *aid = ami_msg_get(&ev, "ActionID");
+		if (!ami_msg_is_event(&ev) || !aid || strcmp(aid, id)) {
+			if (ami_msg_is_event(&ev))
+				enqueue(a, &ev);
+			continue;
+		}
+		if ((rc = each(&ev, arg)) != RC_OK || list_ended(&ev))
+			break;
+	}
+	ami_msg_free(&ev);
+	return rc;
+}
+
+int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline)
+{
+	if (dequeue(a, ev))
+		return RC_OK;
+	for (;;) {
+		int rc = ami_read_msg(a, ev, deadline);
+		if (rc == RC_TIMEOUT)
+			set_err(a, "no event within the time limit");
+		if (rc != RC_OK)
+			return rc;
+		if (ami_msg_is_event(ev))
+			return RC_OK;
+		log_debug("ignoring a response nobody waits for");
+	}
+}
+
+int ami_set_events(struct ami *a, const char *mask)
+{
+	struct ami_msg act, reply;
+	int rc;
+
+	ami_msg_init(&act);
+	ami_msg_init(&reply);
+	ami_msg_add(&act, "Action", "Events");
+	ami_msg_add(&act, "EventMask", mask);
+	rc = ami_action(a, &act, &reply);
+	if (rc == RC_OK)
+		a->events_on = strcasecmp(mask, "off") != 0;
+	ami_msg_free(&act);
+	ami_msg_free(&reply);
+	return rc;
+}
+
+/* Reads the one-line greeting; anything but an AMI banner is not AMI. */
+static int read_banner(struct ami *a, int64_t deadline)
+{
+	struct ami_msg m;
+	int rc = RC_OK;
+
+	ami_msg_init(&m);
+	while (!ami_parser_banner(a->p)) {
+		int r = ami_parse_buffered(a, &m);
+		if (r < 0) {
+			rc = RC_PROTOCOL;
+			break;
+		}
+		if (ami_parser_banner(a->p))
+			break;
+		rc = fill(a, deadline);
+		if (rc == RC_TIMEOUT)
+			set_err(a, "timed out waiting for the AMI greeting from %s", a->host_label);
+		else if (rc == RC_CONNECT && a->dead && !strcmp(a->err, "connection closed by the server"))
+			set_err(a, "%s closed the connection before its greeting "
+				"(not AMI, or too many unauthenticated sessions)", a->host_label);
+		if (rc != RC_OK)
+			break;
+	}
+	ami_msg_free(&m);
+	if (rc != RC_OK)
+		return rc;
+	a->banner = xstrdup(ami_parser_banner(a->p));
+	if (!strstr(a->banner, "Call Manager")) {
+		set_err(a, "%s is not an AMI server; it greeted with \"%.60s\"", a->host_label,
+			a->banner);
+		return RC_PROTOCOL;
+	}
+	log_info("server greeting: %s", a->banner);
+	return RC_OK;
+}
+
+/* MD5 login: Key = lower-case hex md5(challenge + secret). */
+static int md5_key(struct ami *a, const struct profile *p, char key[33])
+{
+	struct ami_msg act, reply;
+	int rc;
+
+	ami_msg_init(&act);
+	ami_msg_init(&reply);
+	ami_msg_add(&act, "Action", "Challenge");
+	ami_msg_add(&act, "AuthType", "MD5");
+	rc = ami_action(a, &act, &reply);
+	const char *challenge = ami_msg_get(&reply, "Challenge");
+	if (rc == RC_ACTION) {
+		set_err(a, "the server refused the MD5 challenge: %s", a->err);
+		rc = RC_AUTH;
+	} else if (rc == RC_OK && (!challenge || !*challenge)) {
+		set_err(a, "the server sent no Challenge for MD5 login");
+		rc = RC_PROTOCOL;
+	}
+	if (rc == RC_OK) {
+		struct md5_ctx md5;
+		md5_init(&md5);
+		md5_update(&md5, challenge, strlen(challenge));
+		md5_update(&md5, p->secret, strlen(p->secret));
+		md5_final_hex(&md5, key);
+	}
+	ami_msg_free(&act);
+	ami_msg_free(&reply);
+	return rc;
+}
+
+static int login(struct ami *a, const struct profile *p, const char *events)
+{
+	struct ami_msg act, reply;
+	char key[33];
+	int rc = RC_OK;
+
+	if (p->auth == AUTH_MD5 && (rc = md5_key(a, p, key)) != RC_OK)
+		return rc;
+	ami_msg_init(&act);
+	ami_msg_init(&reply);
+	ami_msg_add(&act, "Action", "Login");
+	ami_msg_add(&act, "Username", p->username);
+	if (p->auth == AUTH_MD5) {
+		ami_msg_add(&act, "AuthType", "MD5");
+		ami_msg_add(&act, "Key", key);
+		secret_wipe(key, sizeof key);
+	} else {
+		ami_msg_add(&act, "Secret", p->secret ? p->secret : "");
+	}
+	ami_msg_add(&act, "Events", events);
+	rc = ami_action(a, &act, &reply);
+	secret_wipe(act.arena, act.cap);
+	if (rc == RC_ACTION) {
+		set_err(a, "authentication failed for user \"%s\" on %s: %s", p->username,
+			a->host_label, a->err);
+		rc = RC_AUTH;
+	} else if (rc == RC_CONNECT) {
+		set_err(a, "%s closed the connection during login", a->host_label);
+	}
+	ami_msg_free(&act);
+	ami_msg_free(&reply);
+	return rc;
+}
+
+static int open_transport(struct ami *a, const struct profile *p, int64_t deadline)
+{
+	switch (p->transport) {
+	case TR_TLS:
+		return tls_open(&a->t, p, deadline, a->err, sizeof a->err);
+	case TR_HTTP:
+	case TR_HTTPS:
+		a->http = 1;
+		return http_open(&a->t, p, deadline, a->err, sizeof a->err);
+	default:
+		return tcp_open(&a->t, p->host, p->port, deadline, a->err, sizeof a->err);
+	}
+}
+
+int ami_open(struct ami **out, const struct profile *p, const char *events)
+{
+	struct ami *a = xcalloc(1, sizeof *a);
+	int64_t start = now_ms();
+	int rc;
+
+	*out = NULL;
+	a->timeout_ms = p->timeout_ms;
+	a->host_label = (p->transport == TR_HTTP || p->transport == TR_HTTPS) && p->url
+		? xstrdup(p->url) : xasprintf("%s:%u", p->host, p->port);
+	snprintf(a->id_prefix, sizeof a->id_prefix, "ami-%ld-%lx", (long)getpid(),
+		 (unsigned long)(now_wall() * 1000) & 0xffffff);
+	log_info("connecting to %s as %s (%s login, timeout %.1f s)", a->host_label,
+		 p->username, p->auth == AUTH_MD5 ? "md5" : "plain", p->timeout_ms / 1000.0);
+	rc = open_transport(a, p, deadline_in(a));
+	if (rc == RC_OK) {
+		log_info("connected in %lld ms", (long long)(now_ms() - start));
+		a->p = ami_parser_new(&ami_default_limits, !a->http);
+		if (!a->http)
+			rc = read_banner(a, deadline_in(a));
+	}
+	if (rc == RC_OK && !(a->http && p->http_auth == HTTP_AUTH_DIGEST))
+		rc = login(a, p, events);
+	if (rc != RC_OK) {
+		a->dead = 1;
+		log_error("%s", a->err);
+		ami_close(a);
+		return rc;
+	}
+	a->events_on = strcasecmp(events, "off") != 0;
+	log_info("logged in as %s in %lld ms", p->username, (long long)(now_ms() - start));
+	*out = a;
+	return RC_OK;
+}
+
+/* Logoff is polite and lets Asterisk log a clean disconnect; it is bounded
+ * by a short deadline and done even after Ctrl-C. */
+static void logoff(struct ami *a)
+{
+	struct ami_msg act, reply;
+	char id[64];
+
+	a->t->ignore_interrupt = 1;
+	int saved_timeout = a->timeout_ms;
+	if (a->timeout_ms <= 0 || a->timeout_ms > LOGOFF_WAIT_MS)
+		a->timeout_ms = LOGOFF_WAIT_MS;
+	ami_msg_init(&act);
+	ami_msg_init(&reply);
+	ami_msg_add(&act, "Action", "Logoff");
+	if (ami_send(a, &act, id) == RC_OK) {
+		int64_t deadline = deadline_in(a);
+		while (ami_read_msg(a, &reply, deadline) == RC_OK && !is_response_to(&reply, id))
+			;
+	}
+	a->timeout_ms = saved_timeout;
+	ami_msg_free(&act);
+	ami_msg_free(&reply);
+}
+
+void ami_close(struct ami *a)
+{
+	if (!a)
+		return;
+	if (a->t && !a->dead)
+		logoff(a);
+	if (a->t)
+		a->t->ops->close(a->t);
+	if (a->p)
+		ami_parser_free(a->p);
+	for (size_t i = 0; i < a->qcap; i++)
+		ami_msg_free(&a->queue[i]);
+	free(a->queue);
+	free(a->host_label);
+	free(a->banner);
+	free(a);
+}

@@ -1,0 +1,56 @@
+/* ami.h - one blocking AMI session over TCP, TLS or HTTP.
+ * Every call returns an RC_* code; the text of the last error is kept in
+ * the handle (ami_error) for the caller to print. */
+#ifndef AMI_AMI_H
+#define AMI_AMI_H
+
+#include <stdint.h>
+#include "config.h"
+#include "msg.h"
+
+struct ami;
+
+/* Connects, reads the banner and logs in. events is the Login "Events:"
+ * value ("off" when the command does not want events, "on" for all, or a
+ * class list). On failure *out is NULL and the message is printed. */
+int ami_open(struct ami **out, const struct profile *p, const char *events);
+/* Sends Logoff (bounded by a short deadline) and frees everything. */
+void ami_close(struct ami *a);
+
+/* Adds a unique ActionID (unless the message has one) and sends it.
+ * The ActionID used is copied to id (at least 64 bytes) when id != NULL. */
+int ami_send(struct ami *a, struct ami_msg *act, char *id);
+/* Sends act and waits for the response with the same ActionID; events seen
+ * meanwhile are queued for ami_next_event. RC_ACTION on Response: Error
+ * (reply still filled in). */
+int ami_action(struct ami *a, struct ami_msg *act, struct ami_msg *reply);
+/* Like ami_action, but calls each() for the response (also an error
+ * response), then, when it says "EventList: start", for every list event up
+ * to and including the ...Complete event. A non-RC_OK from each() stops. */
+int ami_action_list(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
+		    int (*each)(const struct ami_msg *ev, void *arg), void *arg);
+/* Next event (queued ones first). deadline: now_ms() value, or -1 for none.
+ * RC_TIMEOUT when the deadline passes, RC_CONNECT when the server closed. */
+int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline);
+/* Next message of any kind straight from the wire (no queue, no matching). */
+int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline);
+
+/* For event loops that multiplex: the socket, whether parsed or buffered
+ * data is already waiting, and a non-blocking read of what has arrived. */
+int ami_fd(const struct ami *a);
+int ami_has_buffered(const struct ami *a);
+int ami_read_available(struct ami *a);      /* RC_OK, RC_CONNECT on EOF/error */
+/* Next message already in the buffer: 1 got one, 0 none, -1 protocol error. */
+int ami_parse_buffered(struct ami *a, struct ami_msg *m);
+
+const char *ami_error(const struct ami *a);
+const char *ami_banner(const struct ami *a);
+const char *ami_host_label(const struct ami *a);   /* "host:port" or the URL */
+int ami_timeout_ms(const struct ami *a);
+int ami_is_http(const struct ami *a);
+/* Events requested at login were not "off". */
+int ami_events_on(const struct ami *a);
+/* Sends the "Events" action to change the event mask of the session. */
+int ami_set_events(struct ami *a, const char *mask);
+
+#endif

@@ -1,0 +1,13 @@
+/* http.c - AMI over HTTP (placeholder until the HTTP transport lands). */
+#include <stdio.h>
+#include "transport.h"
+#include "util.h"
+
+int http_open(struct transport **out, const struct profile *p, int64_t deadline,
+	      char *err, size_t errlen)
+{
+	(void)p, (void)deadline;
+	*out = NULL;
+	snprintf(err, errlen, "HTTP transport is not built in yet");
+	return RC_CONNECT;
+}

@@ -1,0 +1,856 @@
+/* output.c - every byte that goes to stdout goes through here.
+ *
+ * We keep our own buffer and write(2) it, instead of stdio, so that a
+ * streaming command can decide when to flush: before it waits for more
+ * input. A pipe then sees each message as soon as it is complete, while a
+ * burst of events still leaves in a few large writes.
+ *
+ * Streaming mode (out_stream_begin) is for `ami tail-events` writing to a
+ * pipe, socket or terminal whose reader may be slower than Asterisk: stdout
+ * becomes non-blocking and what it cannot take yet waits in a queue of
+ * blocks. A block only ever holds whole records (one record = one event as
+ * formatted), so when the queue is over its bound we can drop the oldest
+ * blocks that have not started to leave, count the events in them, and put
+ * a marker in their place. The message being formatted always sits at the
+ * end of the last block, which is what obuf/olen/ocap point at. */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define OUT_BUF_SIZE (64 * 1024)
+#if defined(__linux__) && !defined(F_SETPIPE_SZ)
+#define F_SETPIPE_SZ 1031           /* <fcntl.h> hides it without _GNU_SOURCE */
+#endif
+
+static char static_buf[OUT_BUF_SIZE];
+static char *obuf = static_buf;     /* where the next bytes go */
+static size_t olen, ocap = OUT_BUF_SIZE;
+static enum out_format format = OUT_TEXT;
+static int broken_pipe, write_failed;
+
+struct block {
+	struct block *next;
+	char *data;
+	size_t len, cap, off;       /* data[off, len) is still to be written */
+	unsigned long events;       /* event records in this block */
+	unsigned long notes;        /* other records (never dropped) */
+	unsigned long marker;       /* a drop marker: the count it reports */
+};
+
+static struct {
+	int on;
+	int saved_flags;            /* stdout's file status flags before */
+	size_t max, target;         /* queue bound; size at which a block is closed */
+	struct block *head, *tail, *spare;
+	size_t closed;              /* unwritten bytes in blocks before the tail */
+	size_t rec_start;           /* start of the record being formatted (tail) */
+	unsigned long dropped;
+	out_drop_fn *on_drop;
+} q;
+
+int out_parse_format(const char *s, enum out_format *f)
+{
+	if (!strcmp(s, "text"))
+		*f = OUT_TEXT;
+	else if (!strcmp(s, "raw"))
+		*f = OUT_RAW;
+	else if (!strcmp(s, "json"))
+		*f = OUT_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+void out_set_format(enum out_format f) { format = f; }
+enum out_format out_get_format(void) { return format; }
+int out_broken_pipe(void) { return broken_pipe; }
+size_t out_buffered(void) { return q.on ? q.closed + olen - q.tail->off : olen; }
+unsigned long out_dropped(void) { return q.dropped; }
+int out_streaming(void) { return q.on; }
+
+static int write_all(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDOUT_FILENO, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+				poll(&pfd, 1, -1);
+				continue;
+			}
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Remembers why stdout failed: EPIPE ends us quietly, anything else is an
+ * error reported once. */
+static int write_error(void)
+{
+	if (errno == EPIPE) {
+		broken_pipe = 1;    /* the reader went away: end quietly */
+	} else {
+		write_failed = 1;
+		log_error("write error on standard output:");
+	}
+	return RC_IO;
+}
+
+/* ---------- streaming queue ---------- */
+
+static struct block *block_new(size_t cap)
+{
+	struct block *b = q.spare;
+
+	if (b && b->cap >= cap) {
+		q.spare = NULL;
+	} else {
+		b = xcalloc(1, sizeof *b);
+		b->data = xmalloc(cap);
+		b->cap = cap;
+	}
+	b->next = NULL;
+	b->len = b->off = 0;
+	b->events = b->notes = b->marker = 0;
+	return b;
+}
+
+/* Keeps one block for reuse, so a steady stream does not call malloc. */
+static void block_free(struct block *b)
+{
+	if (!q.spare && b->cap <= 2 * q.target) {
+		q.spare = b;
+		return;
+	}
+	free(b->data);
+	free(b);
+}
+
+static void set_target(struct block *b)
+{
+	obuf = b->data;
+	olen = b->len;
+	ocap = b->cap;
+}
+
+/* Appends a block after the tail and formats into it from now on. */
+static void push_tail(struct block *b)
+{
+	q.tail->len = olen;
+	q.closed += q.tail->len - q.tail->off;
+	q.tail->next = b;
+	q.tail = b;
+	q.rec_start = 0;
+	set_target(b);
+}
+
+static void discard_queue(void)
+{
+	struct block *b = q.head;
+
+	while (b) {
+		struct block *next = b->next;
+		if (b != q.tail)
+			block_free(b);
+		b = next;
+	}
+	q.head = q.tail;
+	q.tail->off = 0;
+	q.closed = 0;
+	olen = q.rec_start = 0;
+	q.tail->events = q.tail->notes = 0;
+}
+
+/* Writes what stdout takes without blocking: whole blocks, and the finished
+ * records of the last one. */
+static int queue_write(void)
+{
+	while (q.head) {
+		struct block *b = q.head;
+		int last = b == q.tail;
+		size_t end = last ? q.rec_start : b->len;
+
+		while (b->off < end) {
+			ssize_t w = write(STDOUT_FILENO, b->data + b->off, end - b->off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return RC_OK;
+			if (w < 0) {
+				write_error();
+				discard_queue();
+				return RC_IO;
+			}
+			b->off += (size_t)w;
+			if (!last)
+				q.closed -= (size_t)w;
+		}
+		if (last) {
+			if (olen == q.rec_start) {  /* all written: start over */
+				olen = q.rec_start = b->off = 0;
+				b->events = b->notes = 0;
+			}
+			return RC_OK;
+		}
+		q.head = b->next;
+		block_free(b);
+	}
+	return RC_OK;
+}
+
+/* Room for n more bytes while streaming: a full block is closed at the last
+ * record boundary (the unfinished record moves on to a new block); a block
+ * holding a single record, or a drop marker, grows. */
+static char *queue_reserve(size_t n)
+{
+	int at_tail = obuf == q.tail->data;
+
+	if (at_tail && q.rec_start > 0) {
+		size_t part = olen - q.rec_start, cap = q.target + q.target / 4;
+		struct block *b = block_new(cap > part + n ? cap : part + n);
+		memcpy(b->data, obuf + q.rec_start, part);
+		b->len = part;
+		olen = q.rec_start;
+		push_tail(b);
+		if (queue_write() != RC_OK)
+			return NULL;
+		if (ocap - olen >= n)
+			return obuf + olen;
+	}
+	size_t cap = ocap * 2 > olen + n ? ocap * 2 : olen + n;
+	obuf = xrealloc(obuf, cap);
+	ocap = cap;
+	if (at_tail) {
+		q.tail->data = obuf;
+		q.tail->cap = cap;
+	}
+	return obuf + olen;
+}
+
+/* Makes room for n more bytes in the buffer (flushing if needed). */
+static char *reserve(size_t n)
+{
+	if (broken_pipe || write_failed)
+		return NULL;
+	if (ocap - olen >= n)
+		return obuf + olen;
+	if (q.on)
+		return queue_reserve(n);
+	if (out_flush() != RC_OK || n > ocap)
+		return NULL;
+	return obuf;
+}
+
+static size_t queued_bytes(void)
+{
+	return q.closed + olen - q.tail->off;
+}
+
+/* Formats the drop marker of n events into its own block. */
+static struct block *make_marker(unsigned long n)
+{
+	struct block *b = xcalloc(1, sizeof *b);
+	char *save_buf = obuf;
+	size_t save_len = olen, save_cap = ocap;
+
+	b->cap = 1024;
+	b->data = xmalloc(b->cap);
+	b->marker = n;
+	set_target(b);
+	if (q.on_drop)
+		q.on_drop(n, q.dropped);
+	b->data = obuf;     /* it may have grown */
+	b->cap = ocap;
+	b->len = olen;
+	obuf = save_buf;
+	olen = save_len;
+	ocap = save_cap;
+	return b;
+}
+
+/* The queue is over its bound: drops the oldest blocks that have not
+ * started to leave (a block half written must be finished, or the reader
+ * would get half a record), down to 3/4 of the bound, and puts one marker
+ * where they were. An earlier marker met on the way is merged into it. */
+static void queue_drop(void)
+{
+	struct block **pp = &q.head, *b;
+	unsigned long events = 0, merged = 0;
+	size_t goal = q.max - q.max / 4;
+
+	if (q.head->off > 0 && q.head != q.tail)
+		pp = &q.head->next;
+	while ((b = *pp) != q.tail && queued_bytes() > goal) {
+		if (b->notes) {     /* a reconnect marker: keep it */
+			pp = &b->next;
+			continue;
+		}
+		events += b->events;
+		merged += b->marker;
+		q.closed -= b->len - b->off;
+		*pp = b->next;
+		if (b->marker) {
+			free(b->data);
+			free(b);
+		} else {
+			block_free(b);
+		}
+	}
+	if (events + merged == 0)
+		return;
+	q.dropped += events;
+	b = make_marker(events + merged);
+	b->next = *pp;
+	*pp = b;
+	q.closed += b->len;
+}
+
+int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop)
+{
+	struct stat st;
+	int flags;
+
+	if (q.on || fstat(STDOUT_FILENO, &st) != 0)
+		return q.on;
+	/* Files and /dev/null never keep us waiting for long: write directly. */
+	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !isatty(STDOUT_FILENO))
+		return 0;
+	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) < 0 ||
+	    fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK) < 0)
+		return 0;
+	if (out_flush() != RC_OK) {
+		fcntl(STDOUT_FILENO, F_SETFL, flags);
+		return 0;
+	}
+#ifdef F_SETPIPE_SZ
+	/* A bigger pipe lets a fast reader take a burst in fewer wake-ups. */
+	if (S_ISFIFO(st.st_mode))
+		fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
+#endif
+	q.saved_flags = flags;
+	q.max = max_bytes;
+	q.target = max_bytes / 8 < OUT_BUF_SIZE ? max_bytes / 8 : OUT_BUF_SIZE;
+	if (q.target < 4096)
+		q.target = 4096;
+	q.on_drop = on_drop;
+	q.head = q.tail = block_new(q.target + q.target / 4);
+	q.closed = q.rec_start = 0;
+	set_target(q.tail);
+	q.on = 1;
+	return 1;
+}
+
+void out_record_end(int is_event)
+{
+	if (!q.on)
+		return;
+	if (is_event)
+		q.tail->events++;
+	else
+		q.tail->notes++;
+	q.rec_start = olen;
+	if (olen >= q.target) {
+		push_tail(block_new(q.target + q.target / 4));
+		queue_write();
+	}
+	if (queued_bytes() > q.max)
+		queue_drop();
+}
+
+int out_stream_pending(void)
+{
+	if (!q.on)
+		return olen > 0;
+	return q.head != q.tail || q.rec_start > q.tail->off;
+}
+
+void out_reader_gone(void)
+{
+	broken_pipe = 1;
+	if (q.on)
+		discard_queue();
+	olen = 0;
+}
+
+/* Waits until stdout can take more; -1 when it made no progress in time. */
+static int wait_writable(int timeout_ms)
+{
+	struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	int r = poll(&pfd, 1, timeout_ms);
+
+	return r > 0 || (r < 0 && errno == EINTR) ? 0 : -1;
+}
+
+int out_stream_end(int timeout_ms)
+{
+	int rc = RC_OK;
+
+	if (!q.on)
+		return out_flush();
+	q.rec_start = olen;     /* whatever was formatted is complete */
+	while (!broken_pipe && !write_failed && out_stream_pending()) {
+		size_t before = queued_bytes();
+		if ((rc = queue_write()) != RC_OK)
+			break;
+		if (queued_bytes() == before && wait_writable(timeout_ms) < 0) {
+			unsigned long lost = 0;
+			for (struct block *b = q.head; b; b = b->next)
+				lost += b->events;
+			q.dropped += lost;
+			log_warn("gave up writing %lu queued events: the reader took nothing for %.1f s",
+				 lost, timeout_ms / 1000.0);
+			rc = RC_TIMEOUT;
+			break;
+		}
+	}
+	discard_queue();
+	fcntl(STDOUT_FILENO, F_SETFL, q.saved_flags);
+	q.on = 0;
+	block_free(q.tail);
+	if (q.spare) {
+		free(q.spare->data);
+		free(q.spare);
+	}
+	q.head = q.tail = q.spare = NULL;
+	obuf = static_buf;
+	ocap = OUT_BUF_SIZE;
+	olen = 0;
+	return broken_pipe || write_failed ? RC_IO : rc;
+}
+
+/* ---------- plain output ---------- */
+
+int out_flush(void)
+{
+	if (broken_pipe || write_failed) {
+		if (q.on)
+			discard_queue();
+		olen = 0;
+		return RC_IO;
+	}
+	if (q.on)
+		return queue_write();
+	if (olen == 0)
+		return RC_OK;
+	if (write_all(obuf, olen) < 0) {
+		olen = 0;
+		return write_error();
+	}
+	olen = 0;
+	return RC_OK;
+}
+
+int out_write(const char *buf, size_t len)
+{
+	char *o;
+
+	if (broken_pipe || write_failed)
+		return RC_IO;
+	if (!q.on && len > ocap - olen && len > ocap) {
+		/* Larger than the buffer: no point copying it through. */
+		if (out_flush() != RC_OK)
+			return RC_IO;
+		return write_all(buf, len) == 0 ? RC_OK : write_error();
+	}
+	if (!(o = reserve(len)))
+		return RC_IO;
+	memcpy(o, buf, len);
+	olen += len;
+	return RC_OK;
+}
+
+int out_puts(const char *s) { return out_write(s, strlen(s)); }
+
+int out_printf(const char *fmt, ...)
+{
+	char small[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return RC_IO;
+	if ((size_t)n < sizeof small)
+		return out_write(small, (size_t)n);
+	char *big = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	int rc = out_write(big, (size_t)n);
+	free(big);
+	return rc;
+}
+
+/* ---------- JSON ---------- */
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	size_t len;
+	unsigned c = s[0];
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if (c == 0xe0 && s[1] < 0xa0)
+		return 0;   /* overlong */
+	if (c == 0xed && s[1] > 0x9f)
+		return 0;   /* surrogate */
+	if (c == 0xf0 && s[1] < 0x90)
+		return 0;
+	if (c == 0xf4 && s[1] > 0x8f)
+		return 0;
+	return len;
+}
+
+/* Writes the escaped form of one byte (or UTF-8 sequence) at s[*i] to o;
+ * at most 6 bytes per input byte. Returns the new end of o. */
+static char *escape_one(char *o, const unsigned char *s, size_t len, size_t *i)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned c = s[*i];
+
+	if (c >= 0x80) {
+		size_t sl = utf8_seq_len(s + *i, len - *i);
+		if (sl) {
+			memcpy(o, s + *i, sl);
+			*i += sl;
+			return o + sl;
+		}
+	}
+	(*i)++;
+	if (c == '"' || c == '\\') {
+		o[0] = '\\';
+		o[1] = (char)c;
+		return o + 2;
+	}
+	if (c == '\n' || c == '\r' || c == '\t') {
+		o[0] = '\\';
+		o[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		return o + 2;
+	}
+	if (c >= 0x20 && c < 0x7f) {
+		*o = (char)c;
+		return o + 1;
+	}
+	/* Control bytes, DEL and invalid UTF-8 (read as Latin-1). */
+	memcpy(o, "\\u00", 4);
+	o[4] = hex[c >> 4];
+	o[5] = hex[c & 15];
+	return o + 6;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* The JSON string body of str (no quotes) at o, which has room for
+ * JSON_ROOM(len) bytes. 16 bytes are checked at once (below 0x20 or above
+ * 0x7e as signed bytes, '"', '\\', DEL) while that stays below lim, the end
+ * of the memory str lives in, so a short string costs one check; the rest
+ * one byte at a time. */
+static char *escape_into(char *o, const char *str, size_t len, const char *lim)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"');
+	const __m128i bslash = _mm_set1_epi8('\\'), del = _mm_set1_epi8(0x7f);
+	size_t i = 0;
+
+	while (i < len) {
+		size_t rem = len - i;
+		if (str + i + 16 > lim) {
+			o = escape_one(o, s, len, &i);
+			continue;
+		}
+		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
+		__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space),   /* < 0x20 or >= 0x80 */
+			_mm_or_si128(_mm_cmpeq_epi8(v, quote),
+				     _mm_or_si128(_mm_cmpeq_epi8(v, bslash), _mm_cmpeq_epi8(v, del))));
+		unsigned mask = (unsigned)_mm_movemask_epi8(bad);
+		if (rem < 16)
+			mask &= (1u << rem) - 1;
+		_mm_storeu_si128((__m128i *)o, v);     /* room: JSON_ROOM has 16 to spare */
+		if (!mask) {
+			size_t step = rem < 16 ? rem : 16;
+			o += step;
+			i += step;
+			continue;
+		}
+		size_t k = (size_t)__builtin_ctz(mask);
+		o += k;
+		i += k;
+		o = escape_one(o, s, len, &i);
+	}
+	return o;
+}
+#else
+static char *escape_into(char *o, const char *str, size_t len, const char *lim)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	(void)lim;
+	while (i < len)
+		o = escape_one(o, s, len, &i);
+	return o;
+}
+#endif
+
+/* The most escaping can make of len bytes, plus two quotes and the 16
+ * bytes escape_into may write past its end. */
+#define JSON_ROOM(len) (6 * (size_t)(len) + 18)
+/* Strings longer than this go through out_json_string's smaller steps. */
+#define JSON_DIRECT_MAX (OUT_BUF_SIZE / 16)
+
+int out_json_string(const char *str, size_t len)
+{
+	size_t i = 0;
+
+	if (len <= JSON_DIRECT_MAX) {
+		char *o = reserve(JSON_ROOM(len));
+		if (!o)
+			return RC_IO;
+		*o++ = '"';
+		o = escape_into(o, str, len, str + len);
+		*o++ = '"';
+		olen = (size_t)(o - obuf);
+		return RC_OK;
+	}
+	if (out_write("\"", 1) != RC_OK)
+		return RC_IO;
+	while (i < len) {
+		size_t step = len - i < JSON_DIRECT_MAX ? len - i : JSON_DIRECT_MAX;
+		/* Do not cut a UTF-8 sequence in two. */
+		while (step < len - i && step > 0 && ((unsigned char)str[i + step] & 0xc0) == 0x80)
+			step--;
+		if (step == 0)
+			step = len - i < JSON_DIRECT_MAX ? len - i : JSON_DIRECT_MAX;
+		char *o = reserve(JSON_ROOM(step));
+		if (!o)
+			return RC_IO;
+		olen = (size_t)(escape_into(o, str + i, step, str + i + step) - obuf);
+		i += step;
+	}
+	return out_write("\"", 1);
+}
+
+/* ---------- messages ---------- */
+
+static int out_raw(const struct ami_msg *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct ami_header *h = &m->h[i];
+		size_t need = (size_t)h->name_len + h->value_len + 4;
+		char *o;
+
+		if (need > OUT_BUF_SIZE / 2) {  /* a huge line: the slow way */
+			if (h->name_len) {
+				out_write(ami_name(m, i), h->name_len);
+				out_write(": ", 2);
+			}
+			out_write(ami_value(m, i), h->value_len);
+			if (out_write("\r\n", 2) != RC_OK)
+				return RC_IO;
+			continue;
+		}
+		if (!(o = reserve(need)))
+			return RC_IO;
+		if (h->name_len) {
+			memcpy(o, ami_name(m, i), h->name_len);
+			o += h->name_len;
+			*o++ = ':';
+			*o++ = ' ';
+		}
+		memcpy(o, ami_value(m, i), h->value_len);
+		o += h->value_len;
+		*o++ = '\r';
+		*o++ = '\n';
+		olen = (size_t)(o - obuf);
+	}
+	return out_write("\r\n", 2);
+}
+
+static int out_text(const struct ami_msg *m)
+{
+	size_t width = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		if (m->h[i].name_len > width)
+			width = m->h[i].name_len;
+	if (width > 24)
+		width = 24;     /* one very long name should not push every value right */
+	for (size_t i = 0; i < m->n; i++) {
+		const struct ami_header *h = &m->h[i];
+		if (h->name_len) {
+			out_write(ami_name(m, i), h->name_len);
+			out_write(":", 1);
+			for (size_t pad = h->name_len; pad < width + 1; pad++)
+				out_write(" ", 1);
+		}
+		out_write(ami_value(m, i), h->value_len);
+		if (out_write("\n", 1) != RC_OK)
+			return RC_IO;
+	}
+	return out_write("\n", 1);
+}
+
+static int lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+static int same_name(const struct ami_msg *m, size_t a, size_t b)
+{
+	return m->h[a].name_len == m->h[b].name_len &&
+	       strncasecmp(ami_name(m, a), ami_name(m, b), m->h[a].name_len) == 0;
+}
+
+static int out_json_big(const struct ami_msg *m);
+
+/* Whether two headers share a name (any case). Headers go into a small
+ * hash table keyed by length and three letters, so a typical event costs a
+ * few loads per header; only a key clash compares whole names. */
+static int has_repeats(const struct ami_msg *m)
+{
+	unsigned char slot[128];
+
+	if (m->n > 64)
+		return 1;   /* rare: let the exact quadratic path decide */
+	memset(slot, 0xff, sizeof slot);
+	for (size_t i = 0; i < m->n; i++) {
+		const unsigned char *s = (const unsigned char *)ami_name(m, i);
+		size_t len = m->h[i].name_len;
+		unsigned key = len ? (unsigned)(len * 31 + lower(s[0]) * 7 + lower(s[len / 2]) * 3 +
+						lower(s[len - 1])) : 0;
+		for (unsigned k = key & 127;; k = (k + 1) & 127) {
+			if (slot[k] == 0xff) {
+				slot[k] = (unsigned char)i;
+				break;
+			}
+			if (same_name(m, slot[k], i))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* The common case: every name once, so each header is "name":"value".
+ * Room for the whole object is made once; a message too big for that goes
+ * header by header. */
+static int out_json_flat(const struct ami_msg *m)
+{
+	const char *lim = m->arena + m->cap;    /* escape_into may read up to here */
+	size_t need = 4;
+	char *o;
+
+	for (size_t i = 0; i < m->n; i++)
+		need += JSON_ROOM(m->h[i].name_len) + JSON_ROOM(m->h[i].value_len);
+	if (need > OUT_BUF_SIZE / 2)
+		return out_json_big(m);
+	if (!(o = reserve(need)))
+		return RC_IO;
+	*o++ = '{';
+	for (size_t i = 0; i < m->n; i++) {
+		const struct ami_header *h = &m->h[i];
+		if (i)
+			*o++ = ',';
+		*o++ = '"';
+		o = escape_into(o, ami_name(m, i), h->name_len, lim);
+		memcpy(o, "\":\"", 3);
+		o = escape_into(o + 3, ami_value(m, i), h->value_len, lim);
+		*o++ = '"';
+	}
+	*o++ = '}';
+	*o++ = '\n';
+	olen = (size_t)(o - obuf);
+	return RC_OK;
+}
+
+/* One compact object; a repeated header becomes an array at the place of
+ * its first occurrence, so keys stay in wire order. */
+static int out_json_big(const struct ami_msg *m)
+{
+	out_write("{", 1);
+	int first = 1;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t j, count = 1;
+		for (j = 0; j < i && !same_name(m, i, j); j++)
+			;
+		if (j < i)
+			continue;   /* already printed with its first occurrence */
+		for (j = i + 1; j < m->n; j++)
+			count += same_name(m, i, j);
+		if (!first)
+			out_write(",", 1);
+		first = 0;
+		out_json_string(ami_name(m, i), m->h[i].name_len);
+		out_write(":", 1);
+		if (count == 1) {
+			out_json_string(ami_value(m, i), m->h[i].value_len);
+			continue;
+		}
+		out_write("[", 1);
+		for (j = i; j < m->n; j++) {
+			if (!same_name(m, i, j))
+				continue;
+			if (j > i)
+				out_write(",", 1);
+			out_json_string(ami_value(m, j), m->h[j].value_len);
+		}
+		out_write("]", 1);
+	}
+	return out_write("}\n", 2);
+}
+
+static int out_json(const struct ami_msg *m)
+{
+	return has_repeats(m) ? out_json_big(m) : out_json_flat(m);
+}
+
+int out_msg(const struct ami_msg *m)
+{
+	switch (format) {
+	case OUT_RAW:
+		return out_raw(m);
+	case OUT_JSON:
+		return out_json(m);
+	default:
+		return out_text(m);
+	}
+}
+
+int out_finish(int rc)
+{
+	int frc = q.on ? out_stream_end(-1) : out_flush();
+
+	if (frc != RC_OK && rc == RC_OK && !broken_pipe)
+		return RC_IO;
+	return rc;
+}

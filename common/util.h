@@ -1,0 +1,61 @@
+/* util.h - exit codes, diagnostics, allocation, number parsing, clocks.
+ * Nothing here calls exit(): every fallible function returns an RC_* code. */
+#ifndef AMI_UTIL_H
+#define AMI_UTIL_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes: a contract with scripts (see ami(1) EXIT STATUS). */
+enum rc {
+	RC_OK = 0,          /* success */
+	RC_ACTION = 1,      /* Asterisk answered Response: Error, or the check failed */
+	RC_USAGE = 2,       /* bad option, bad argument, unknown command */
+	RC_CONFIG = 3,      /* config unreadable, invalid or insecure; no secret */
+	RC_AUTH = 4,        /* Login rejected */
+	RC_CONNECT = 5,     /* resolve, connect, TLS or HTTP failure, connection lost */
+	RC_TIMEOUT = 6,     /* a deadline passed */
+	RC_PROTOCOL = 7,    /* the server's data is not valid AMI */
+	RC_IO = 8,          /* a local write failed */
+	RC_INTERRUPTED = 130,
+	RC_TERMINATED = 143,
+};
+
+extern int verbosity;                       /* -1 quiet, 0 normal, 1 -v, 2 -vv */
+extern volatile sig_atomic_t interrupted;   /* signal number that asked us to stop, or 0 */
+
+void log_prog(const char *name);            /* prefix for diagnostics, e.g. "ami ping" */
+const char *log_progname(void);
+/* A format ending in ':' appends ": strerror(errno)". */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* hidden by -q */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* -v */
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* -vv */
+/* Prints "ami CMD: message" and "Try 'ami CMD --help'"; returns RC_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int parse_seconds(const char *s, int *ms);  /* "2.5" -> 2500; 0 ok, -1 bad */
+int parse_uint(const char *s, unsigned long max, unsigned long *out);   /* 0 ok, -1 bad */
+int64_t now_ms(void);                       /* CLOCK_MONOTONIC in milliseconds */
+double now_wall(void);                      /* CLOCK_REALTIME in seconds */
+int ms_left(int64_t deadline);              /* ms until deadline (>= 0); -1 if deadline < 0 */
+
+/* Zeroes a secret in a way the compiler may not remove, then frees it. */
+void secret_free(char *s);
+void secret_wipe(void *p, size_t n);
+
+/* Names the first CR, LF or NUL in s (NULL when clean): user input must not
+ * reach the wire with one, or it could smuggle headers or whole actions. */
+const char *bad_char_name(const char *s, size_t len);
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

@@ -1,0 +1,181 @@
+# fish completion for ami(1) and its ami-COMMAND links. Install as
+# $(FISHCOMPDIR)/ami.fish. tests/docs.bats checks that the options here match
+# `ami COMMAND --help`.
+
+set -l ami_commands action callfile command config originate ping redirect shell tail-events
+
+# The ami binary to ask: the one being completed (so ./ami works).
+function __ami_prog
+    set -l prog (commandline -opc)[1]
+    if string match -q -- '*/*' $prog
+        echo (string replace -r '/[^/]*$' '' -- $prog)/ami
+    else
+        echo ami
+    end
+end
+
+# Prints the command being completed (nothing before one is typed): the first
+# word that is neither an option nor the argument of one.
+function __ami_cmd
+    set -l tokens (commandline -opc)
+    set -l prog (string replace -r '.*/' '' -- $tokens[1])
+    if string match -q -- 'ami-?*' $prog
+        string replace -- ami- '' $prog
+        return 0
+    end
+    set -e tokens[1]
+    set -l skip 0
+    for t in $tokens
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $t
+            # Options that take an argument: the next word is not a command.
+            case -p --profile -H --host --port -u --user --secret-file --auth -t --timeout \
+                --config --url --http-auth --http-encoding --cacert --format
+                set skip 1
+            case '-*'
+            case '*'
+                echo $t
+                return 0
+        end
+    end
+    return 1
+end
+
+function __ami_using --argument-names cmd
+    set -l c (__ami_cmd)
+    and test "$c" = "$cmd"
+end
+
+function __ami_needs_command
+    not __ami_cmd >/dev/null
+end
+
+function __ami_commands
+    set -l prog (__ami_prog)
+    set -l cmds
+    command -q $prog; and set cmds ($prog --list 2>/dev/null)
+    test -n "$cmds"; or set cmds action callfile command config originate ping redirect shell tail-events
+    printf '%s\n' $cmds
+end
+
+function __ami_profiles
+    set -l tokens (commandline -opc)
+    set -l cfg
+    if set -l i (contains -i -- --config $tokens)
+        set cfg --config $tokens[(math $i + 1)]
+    end
+    set -l prog (__ami_prog)
+    command -q $prog; and $prog config --list $cfg 2>/dev/null
+end
+
+complete -c ami -f
+
+# The command name, or `help COMMAND`.
+complete -c ami -n __ami_needs_command -a '(__ami_commands)' -d Command
+complete -c ami -n __ami_needs_command -a help -d 'show the help of a command'
+complete -c ami -n '__ami_using help' -a '(__ami_commands)' -d Command
+
+# Global options: only before the command name (cmd/main.c).
+complete -c ami -n __ami_needs_command -l list -d 'print the command names'
+complete -c ami -n __ami_needs_command -l install -r -F -d 'make ami-COMMAND links in DIR'
+complete -c ami -n __ami_needs_command -l version -d 'print the version and library versions'
+
+# Options every command accepts (cmd/common.c).
+complete -c ami -s p -l profile -x -a '(__ami_profiles)' -d 'use profile NAME from the config file'
+complete -c ami -s H -l host -x -a '(__fish_print_hostnames)' -d 'AMI host'
+complete -c ami -l port -x -d 'AMI port (default 5038; 5039 with --tls)'
+complete -c ami -s u -l user -x -d 'AMI username'
+complete -c ami -l secret-file -r -F -d 'read the secret from FILE (mode 0600)'
+complete -c ami -l secret-stdin -d 'read the secret from the first line of stdin'
+complete -c ami -l auth -x -a 'plain md5' -d 'login method'
+complete -c ami -s t -l timeout -x -d 'bound for connect, login and each response'
+complete -c ami -l config -r -F -d 'config file'
+complete -c ami -l tls -d 'AMI over TLS (default port 5039)'
+complete -c ami -l url -x -a 'http:// https://' -d 'AMI over HTTP(S)'
+complete -c ami -l http-auth -x -a 'cookie digest' -d 'HTTP login method'
+complete -c ami -l http-encoding -x -a 'rawman mxml' -d 'HTTP body format'
+complete -c ami -l cacert -r -F -d 'CA certificates to verify the TLS server with'
+complete -c ami -l insecure -d 'do not verify the TLS certificate'
+complete -c ami -l format -x -a 'text raw json' -d 'output format'
+complete -c ami -s j -l json -d 'same as --format json'
+complete -c ami -s v -l verbose -d 'show target and timings; twice: a wire trace'
+complete -c ami -s q -l quiet -d 'print only data and errors'
+complete -c ami -s h -l help -d 'show the help'
+
+# Per-command options: one block per command.
+
+# action: no options of its own.
+
+# command: no options of its own.
+
+# config
+complete -c ami -n '__ami_using config' -s l -l list -d 'print the profile names in the config file'
+
+# callfile
+complete -c ami -n '__ami_using callfile' -l app -x -d 'run this application on the answered channel'
+complete -c ami -n '__ami_using callfile' -l data -x -d 'arguments of the application'
+complete -c ami -n '__ami_using callfile' -l context -x -d 'dialplan context to start in'
+complete -c ami -n '__ami_using callfile' -l exten -x -d 'extension in that context'
+complete -c ami -n '__ami_using callfile' -l priority -x -d 'priority number (default 1; no labels)'
+complete -c ami -n '__ami_using callfile' -l callerid -x -d 'caller ID'
+complete -c ami -n '__ami_using callfile' -l wait-time -x -d 'seconds to ring per attempt (default 45)'
+complete -c ami -n '__ami_using callfile' -l max-retries -x -d 'retries after the first attempt (default 0)'
+complete -c ami -n '__ami_using callfile' -l retry-time -x -d 'seconds between attempts (default 300)'
+complete -c ami -n '__ami_using callfile' -l account -x -d 'CDR account code'
+complete -c ami -n '__ami_using callfile' -l set -x -d 'set a channel variable: NAME=VALUE'
+complete -c ami -n '__ami_using callfile' -l codecs -x -d 'codecs to offer, e.g. alaw,ulaw'
+complete -c ami -n '__ami_using callfile' -l archive -d 'move the file to outgoing_done with a Status: line'
+complete -c ami -n '__ami_using callfile' -l always-delete -d 'delete the file after the call: --always-delete[=yes|no]'
+complete -c ami -n '__ami_using callfile' -l early-media -d 'connect on early media (extension calls only)'
+complete -c ami -n '__ami_using callfile' -l at -x -d 'call at TIME (YYYY-MM-DD HH:MM[:SS], ISO 8601, @EPOCH)'
+complete -c ami -n '__ami_using callfile' -l in -x -d 'call after DURATION (90s, 15m, 2h, 1d)'
+complete -c ami -n '__ami_using callfile' -l force -d 'accept a past time; replace a same-named file'
+complete -c ami -n '__ami_using callfile' -l spool -x -a '(__fish_complete_directories)' -d 'spool directory'
+complete -c ami -n '__ami_using callfile' -l name -x -d 'file name in the spool'
+complete -c ami -n '__ami_using callfile' -l owner -x -a '(__fish_complete_users)' -d 'owner of the file: USER[:GROUP]'
+complete -c ami -n '__ami_using callfile' -l tmp-dir -x -a '(__fish_complete_directories)' -d 'directory for the temporary file'
+complete -c ami -n '__ami_using callfile' -l print -d 'write the file to stdout instead of spooling it'
+complete -c ami -n '__ami_using callfile' -l wait -d 'with --archive: wait for the Status'
+
+# originate
+complete -c ami -n '__ami_using originate' -l app -x -d 'run this application on the answered channel'
+complete -c ami -n '__ami_using originate' -l data -x -d 'arguments of the application'
+complete -c ami -n '__ami_using originate' -l context -x -d 'dialplan context to connect the channel to'
+complete -c ami -n '__ami_using originate' -l exten -x -d 'extension in that context'
+complete -c ami -n '__ami_using originate' -l priority -x -d 'priority number or label (default 1)'
+complete -c ami -n '__ami_using originate' -l callerid -x -d 'caller ID'
+complete -c ami -n '__ami_using originate' -l ring-timeout -x -d 'how long to ring before giving up (default 30)'
+complete -c ami -n '__ami_using originate' -l var -x -d 'set a channel variable: NAME=VALUE'
+complete -c ami -n '__ami_using originate' -l account -x -d 'CDR account code'
+complete -c ami -n '__ami_using originate' -l codecs -x -d 'codecs to offer, e.g. ulaw,alaw'
+complete -c ami -n '__ami_using originate' -l early-media -d 'connect on early media, before the answer'
+complete -c ami -n '__ami_using originate' -l channel-id -x -d 'Uniqueid to give the channel'
+complete -c ami -n '__ami_using originate' -l other-channel-id -x -d 'Uniqueid of the second half of a Local channel'
+complete -c ami -n '__ami_using originate' -l predial-gosub -x -d 'subroutine run before dialing: context,exten,priority'
+complete -c ami -n '__ami_using originate' -l wait -d 'follow the call: --wait[=answer|hangup]'
+complete -c ami -n '__ami_using originate' -l sync -d 'send Async: false (implies --wait)'
+
+# ping
+complete -c ami -n '__ami_using ping' -s c -l count -x -d 'number of pings (default 1)'
+complete -c ami -n '__ami_using ping' -s i -l interval -x -d 'wait between pings (default 1)'
+
+# redirect
+complete -c ami -n '__ami_using redirect' -l context -x -d 'dialplan context to send the channel to'
+complete -c ami -n '__ami_using redirect' -l exten -x -d 'extension in that context'
+complete -c ami -n '__ami_using redirect' -l priority -x -d 'priority number or label (default 1)'
+complete -c ami -n '__ami_using redirect' -l extra-channel -x -d 'a second channel to move at the same time'
+complete -c ami -n '__ami_using redirect' -l extra-context -x -d 'its context (default --context)'
+complete -c ami -n '__ami_using redirect' -l extra-exten -x -d 'its extension (default --exten)'
+complete -c ami -n '__ami_using redirect' -l extra-priority -x -d 'its priority (default --priority)'
+
+# Commands still being written: add a block here when they land, e.g.
+# complete -c ami -n '__ami_using tail-events' -l count -x -d '...'
+# (callfile, shell, tail-events)
+
+# The ami-COMMAND links complete like `ami COMMAND`.
+for c in $ami_commands
+    complete -c ami-$c -w "ami $c"
+end
