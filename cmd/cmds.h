@@ -77,6 +77,8 @@ void ctx_session_done(struct ctx *ctx, struct ami *a);
 
 /* Refuses CR, LF or NUL in a user-given value; names the option. */
 int check_user_value(const char *what, const char *value);
+/* A dialplan priority: a positive number or a label (originate, redirect). */
+int check_priority(const char *what, const char *p);
 
 /* Builds "Action: NAME" plus one header per KEY=VALUE argument (action.c). */
 int build_action(struct ami_msg *act, const char *name, int argc, char **argv);

@@ -98,6 +98,24 @@ int check_user_value(const char *what, const char *value)
 	return usage_error("%s contains %s; refusing to send it", what, bad);
 }
 
+/* A priority is a positive number or a label; "2x" would reach Asterisk's
+ * sscanf("%d") as 2, so a leading digit means the whole thing is a number.
+ */
+int check_priority(const char *what, const char *p)
+{
+	unsigned long n;
+	int rc;
+
+	if ((rc = check_user_value(what, p)) != RC_OK)
+		return rc;
+	if (!*p)
+		return usage_error("%s is empty", what);
+	if ((*p >= '0' && *p <= '9' && (parse_uint(p, 2147483647UL, &n) != 0 || n == 0)) ||
+	    *p == '-' || *p == '+')
+		return usage_error("%s: not a positive number or a label: %s", what, p);
+	return RC_OK;
+}
+
 int ctx_session(struct ctx *ctx, struct ami **out, const char *events)
 {
 	struct profile p;

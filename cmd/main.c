@@ -21,7 +21,9 @@ const struct cmd cmd_table[] = {
 	{ "callfile", cmd_callfile, cmd_callfile_help, "build, check, schedule and spool call files" },
 	{ "command", cmd_command, cmd_command_help, "run an Asterisk CLI command" },
 	{ "config", cmd_config, cmd_config_help, "show the resolved settings of a profile" },
+	{ "originate", cmd_originate, cmd_originate_help, "place a call; --wait follows it to its answer or hangup" },
 	{ "ping", cmd_ping, cmd_ping_help, "check that the AMI answers, with round-trip times" },
+	{ "redirect", cmd_redirect, cmd_redirect_help, "move a channel, or both legs of a call, in the dialplan" },
 };
 const size_t cmd_count = ARRAY_LEN(cmd_table);
 
