@@ -1,5 +1,6 @@
 # Makefile - build, test, install `ami`. Settings live in config.mk.
 include config.mk
+SHELL = /bin/bash
 
 SRC = $(wildcard cmd/*.c common/*.c)
 OBJ = $(SRC:.c=.o)
@@ -53,6 +54,28 @@ asan:
 lint:
 	mandoc -Tlint -W warning $(MANPAGES)
 
+# libFuzzer targets (clang): each runs FUZZ_SECONDS; new inputs go to a
+# scratch directory so the seed corpora in tests/fuzz/corpus/ stay small.
+FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SRC = $(filter-out common/http.c common/tls.c common/ami.c common/net.c,$(wildcard common/*.c))
+FUZZ_CFLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon
+fuzz:
+	@mkdir -p tests/fuzz/out
+	@for t in $(FUZZ_TARGETS); do \
+		clang $(FUZZ_CFLAGS) -o tests/fuzz/out/$$t tests/fuzz/$$t.c $(FUZZ_SRC) || exit 1; \
+		mkdir -p tests/fuzz/out/$$t.new tests/fuzz/corpus/$${t#fuzz_}; \
+		echo "# $$t for $(FUZZ_SECONDS) s"; \
+		tests/fuzz/out/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			tests/fuzz/out/$$t.new tests/fuzz/corpus/$${t#fuzz_} 2>&1 | \
+			grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+		[ $${PIPESTATUS[0]:-0} -eq 0 ] || exit 1; \
+	done
+
+# The whole bats suite with every ami process under valgrind memcheck.
+valgrind: ami
+	AMI_VALGRIND=1 tests/run-tests.sh
+
 install: ami
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
@@ -64,12 +87,19 @@ install: ami
 	cp -f completions/ami.bash $(DESTDIR)$(BASHCOMPDIR)/ami
 	cp -f completions/_ami $(DESTDIR)$(ZSHCOMPDIR)/_ami
 	cp -f completions/ami.fish $(DESTDIR)$(FISHCOMPDIR)/ami.fish
+	# bash-completion and fish load completions by program name: one per link.
+	for c in $$(./ami --list); do \
+		ln -sf ami $(DESTDIR)$(BASHCOMPDIR)/ami-$$c; \
+		echo "complete -c ami-$$c -w 'ami $$c'" > $(DESTDIR)$(FISHCOMPDIR)/ami-$$c.fish; \
+	done
 
 uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f ami ami-*
 	cd $(DESTDIR)$(MANPREFIX)/man1 && rm -f $(notdir $(wildcard man/*.1))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/ami-* $(DESTDIR)$(FISHCOMPDIR)/ami-*.fish
 	rm -f $(DESTDIR)$(MANPREFIX)/man5/ami.conf.5 $(DESTDIR)$(BASHCOMPDIR)/ami \
 		$(DESTDIR)$(ZSHCOMPDIR)/_ami $(DESTDIR)$(FISHCOMPDIR)/ami.fish
 
 clean:
 	rm -f ami $(OBJ) $(UNIT_TESTS) tests/unit/*.o
+	rm -rf tests/fuzz/out

@@ -216,15 +216,15 @@ static int is_response_to(const struct ami_msg *m, const char *id)
 
 /* Waits for the response to action id; queues events seen meanwhile. */
 static int await_response(struct ami *a, const char *id, const char *action,
-			  struct ami_msg *reply)
+			  struct ami_msg *reply, int64_t deadline)
 {
-	int64_t deadline = deadline_in(a);
+	int64_t start = now_ms();
 
 	for (;;) {
 		int rc = ami_read_msg(a, reply, deadline);
 		if (rc == RC_TIMEOUT)
 			set_err(a, "timed out after %.1f s waiting for the response to %s",
-				a->timeout_ms / 1000.0, action);
+				(now_ms() - start) / 1000.0, action);
 		if (rc != RC_OK)
 			return rc;
 		if (is_response_to(reply, id))
@@ -246,6 +246,12 @@ static int await_response(struct ami *a, const char *id, const char *action,
 
 int ami_action(struct ami *a, struct ami_msg *act, struct ami_msg *reply)
 {
+	return ami_action_until(a, act, reply, deadline_in(a));
+}
+
+int ami_action_until(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
+		     int64_t deadline)
+{
 	char id[64];
 	const char *name = ami_msg_get(act, "Action");
 	char action[128];
@@ -254,7 +260,7 @@ int ami_action(struct ami *a, struct ami_msg *act, struct ami_msg *reply)
 	int rc = ami_send(a, act, id);
 	if (rc != RC_OK)
 		return rc;
-	return await_response(a, id, action, reply);
+	return await_response(a, id, action, reply, deadline);
 }
 
 static int list_started(const struct ami_msg *reply)
@@ -292,7 +298,7 @@ int ami_action_list(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
 	snprintf(action, sizeof action, "%s", name ? name : "the action");
 	if ((rc = ami_send(a, act, id)) != RC_OK)
 		return rc;
-	rc = await_response(a, id, action, reply);
+	rc = await_response(a, id, action, reply, deadline_in(a));
 	if (rc == RC_OK || rc == RC_ACTION) {
 		int out_rc = each(reply, arg);
 		if (out_rc != RC_OK)

@@ -24,6 +24,10 @@ int ami_send(struct ami *a, struct ami_msg *act, char *id);
  * meanwhile are queued for ami_next_event. RC_ACTION on Response: Error
  * (reply still filled in). */
 int ami_action(struct ami *a, struct ami_msg *act, struct ami_msg *reply);
+/* Like ami_action with an explicit deadline (now_ms() based, -1 = none), for
+ * actions Asterisk answers late, such as a synchronous Originate. */
+int ami_action_until(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
+		     int64_t deadline);
 /* Like ami_action, but calls each() for the response (also an error
  * response), then, when it says "EventList: start", for every list event up
  * to and including the ...Complete event. A non-RC_OK from each() stops. */

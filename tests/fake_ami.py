@@ -13,7 +13,8 @@ Usage: python3 tests/fake_ami.py [options]
 
 Users: hello/world (read=all, write=all), limited/limited (read=system,
 write=system; like real Asterisk, an action is allowed when its privilege
-shares a class with the user's write classes).
+shares a class with the user's write classes), reader/world (read=all,
+write=call,reporting: no Filter).
 
 --log FILE         one line per received message: "RECV <Action> Name=value ..."
                    (Secret and Key shown as ****), plus "CONNECT <peer>", "CLOSE <peer>"
@@ -26,6 +27,8 @@ shares a class with the user's write classes).
                    corpus (--corpus FILE, default: the events-stream capture),
                    then "Event: StreamDone"; --event-rate R events/s;
                    --drop-after N closes the connection after N stream events
+--write-timeout MS like Asterisk's writetimeout: a client that takes nothing of a
+                   write for MS ms is disconnected (logged as "WRITE TIMEOUT <peer>")
 --hostile MODE     misbehave in one way (see HOSTILE_MODES)
 
 Originate outcomes are chosen by words in the dial string (after "Tech/"):
@@ -48,6 +51,7 @@ import os
 import queue
 import random
 import re
+import select
 import signal
 import socket
 import struct
@@ -271,7 +275,9 @@ class User:
 
 
 USERS = [User("hello", "world", INT_MAX, INT_MAX),
-         User("limited", "limited", PERM["system"], PERM["system"])]
+         User("limited", "limited", PERM["system"], PERM["system"]),
+         # reads everything but may not use system actions such as Filter
+         User("reader", "world", INT_MAX, PERM["call"] | PERM["reporting"])]
 
 
 def find_user(name):
@@ -1817,6 +1823,8 @@ class TcpConnection:
         return data
 
     def send_all(self, data):
+        if self.world.opts.write_timeout:
+            return self.send_timed(data)
         if self.world.hostile != "drip":
             self.sock.sendall(data)
             return
@@ -1825,6 +1833,17 @@ class TcpConnection:
                 return
             self.sock.sendall(data[i:i + 1])
             time.sleep(1)
+
+    def send_timed(self, data):
+        """--write-timeout: like Asterisk's writetimeout, a client that takes
+        nothing of a write for that long is disconnected."""
+        view = memoryview(data)
+        while view:
+            _, ready, _ = select.select([], [self.sock], [], self.world.opts.write_timeout / 1000)
+            if not ready:
+                self.world.rec.log("WRITE TIMEOUT " + self.peer)
+                raise OSError("write timeout")
+            view = view[self.sock.send(view, socket.MSG_DONTWAIT):]
 
     def writer(self):
         while True:
@@ -1932,6 +1951,8 @@ def parse_args(argv):
                    help="seconds between Login and the first stream event, so that "
                         "a client's Filter actions are in place")
     p.add_argument("--drop-after", type=int, default=0)
+    p.add_argument("--write-timeout", type=float, default=0.0,
+                   help="ms; disconnect a client that takes nothing for that long")
     p.add_argument("--corpus")
     p.add_argument("--hostile", choices=HOSTILE_MODES)
     return p.parse_args(argv)
