@@ -12,8 +12,8 @@ PKGS = libcurl libcjson readline
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lreadline)
 
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DAMI_VERSION=\"$(VERSION)\" -Icommon -Icmd
+override CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DAMI_VERSION=\"$(VERSION)\" -Icommon -Icmd
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+override CFLAGS += -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wvla -Wwrite-strings -Wformat=2 $(PKG_CFLAGS) $(if $(WERROR),-Werror)
-LDLIBS += $(PKG_LIBS)
+override LDLIBS += $(PKG_LIBS)

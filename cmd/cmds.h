@@ -86,6 +86,8 @@ int build_action(struct ami_msg *act, const char *name, int argc, char **argv);
 extern const struct cmd cmd_table[];
 extern const size_t cmd_count;
 const struct cmd *cmd_find(const char *name);
+/* Runs c as `ami NAME ARGS` would, with ctx (argv[0] is replaced). */
+int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx);
 
 int cmd_action(int argc, char **argv, struct ctx *ctx);
 int cmd_callfile(int argc, char **argv, struct ctx *ctx);

@@ -24,6 +24,7 @@ const struct cmd cmd_table[] = {
 	{ "originate", cmd_originate, cmd_originate_help, "place a call; --wait follows it to its answer or hangup" },
 	{ "ping", cmd_ping, cmd_ping_help, "check that the AMI answers, with round-trip times" },
 	{ "redirect", cmd_redirect, cmd_redirect_help, "move a channel, or both legs of a call, in the dialplan" },
+	{ "shell", cmd_shell, cmd_shell_help, "interactive AMI shell with completion; batch runner for files" },
 };
 const size_t cmd_count = ARRAY_LEN(cmd_table);
 
@@ -142,6 +143,12 @@ static int run_cmd(const struct cmd *c, int argc, char **argv, struct ctx *ctx)
 	log_prog("ami");
 	free(prog);
 	return rc;
+}
+
+/* For `ami shell`, which runs table commands on its own session. */
+int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx)
+{
+	return run_cmd(c, argc, argv, ctx);
 }
 
 static const struct option main_longopts[] = {

@@ -45,8 +45,11 @@ _ami_cmd_options()
 		args='--app --data --context --exten --priority --callerid --wait-time
 			--max-retries --retry-time --account --set --codecs --at --in --spool --name
 			--owner --tmp-dir' ;;
-	# shell)       opts='' args='' ;;
-	# tail-events) opts='' args='' ;;
+	shell)       opts='-k --keep-going' args='' ;;
+	tail-events) opts='--events-mask -e --event --exclude-event --match --no-server-filter
+			-c --count --until --idle --reconnect --timestamp --buffer'
+		args='--events-mask -e --event --exclude-event --match -c --count --until --idle
+			--buffer' ;;
 	*)           opts='' args='' ;;
 	esac
 }
@@ -144,6 +147,7 @@ _ami()
 	# be completed.
 	case $cmd in
 	# Commands still being written: add theirs here, e.g. `callfile) _filedir ;;`.
+	shell) _filedir ;;   # FILE of commands
 	esac
 } &&
 	complete -F _ami ami ami-action ami-callfile ami-command ami-config ami-originate \

@@ -171,6 +171,23 @@ complete -c ami -n '__ami_using redirect' -l extra-context -x -d 'its context (d
 complete -c ami -n '__ami_using redirect' -l extra-exten -x -d 'its extension (default --exten)'
 complete -c ami -n '__ami_using redirect' -l extra-priority -x -d 'its priority (default --priority)'
 
+# tail-events
+complete -c ami -n '__ami_using tail-events' -l events-mask -x -a 'on off system call log verbose agent user config dtmf reporting cdr dialplan agi cc aoc test security all' -d 'Login Events: classes (default on)'
+complete -c ami -n '__ami_using tail-events' -s e -l event -x -d 'only events named NAME (glob, any case)'
+complete -c ami -n '__ami_using tail-events' -l exclude-event -x -d 'not events named NAME (glob, any case)'
+complete -c ami -n '__ami_using tail-events' -l match -x -d 'only events whose header matches: KEY=GLOB or KEY~REGEX'
+complete -c ami -n '__ami_using tail-events' -l no-server-filter -d 'do not ask Asterisk to filter by event name'
+complete -c ami -n '__ami_using tail-events' -s c -l count -x -d 'stop after N printed events'
+complete -c ami -n '__ami_using tail-events' -l until -x -d 'stop after the first such event: EVENT[:KEY=GLOB]'
+complete -c ami -n '__ami_using tail-events' -l idle -x -d 'exit 6 when no event was printed for SECONDS'
+complete -c ami -n '__ami_using tail-events' -l reconnect -d 'on connection loss reconnect, and mark the gap'
+complete -c ami -n '__ami_using tail-events' -l timestamp -d 'add the receive time to each event'
+complete -c ami -n '__ami_using tail-events' -l buffer -x -d 'queue for a slow reader, e.g. 512K, 64M (default 64M)'
+
+# shell (FILE: a file of commands)
+complete -c ami -n '__ami_using shell' -s k -l keep-going -d 'go on after a failing command'
+complete -c ami -n '__ami_using shell' -F
+
 # Commands still being written: add a block here when they land, e.g.
 # complete -c ami -n '__ami_using tail-events' -l count -x -d '...'
 # (callfile, shell, tail-events)
