@@ -45,6 +45,15 @@ demo: deps
 	@$(MAKE) --no-print-directory ami
 	@tests/demo.sh
 
+# Streams events from bench/evsrc.c (a fast fake AMI server) through
+# `ami tail-events` in each format; prints events/s and peak RSS.
+bench: ami bench/out/evsrc bench/out/maxrss
+	python3 bench/bench.py
+
+bench/out/evsrc bench/out/maxrss: bench/out/%: bench/%.c
+	@mkdir -p bench/out
+	$(CC) -O2 -Wall -Wextra -std=c11 -o $@ $<
+
 asan:
 	$(MAKE) clean
 	$(MAKE) check CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \

@@ -10,7 +10,10 @@ FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 PKG_CONFIG ?= pkg-config
 PKGS = libcurl libcjson readline
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null || echo -lcurl -lcjson -lreadline)
+# libcurl is not linked: common/curl_lazy.c loads it with dlopen(3) when a
+# TLS or HTTP transport first needs it (libcurl4 at run time, its -dev
+# package for the headers at build time).
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs libcjson readline 2>/dev/null || echo -lcjson -lreadline) -ldl
 
 override CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DAMI_VERSION=\"$(VERSION)\" -Icommon -Icmd
 CFLAGS ?= -O2 -g

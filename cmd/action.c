@@ -1,5 +1,6 @@
 /* action.c - `ami action NAME [KEY=VALUE ...]`: any action, any list. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmds.h"
@@ -36,6 +37,30 @@ static int valid_header_name(const char *s, size_t n)
 	return 1;
 }
 
+/* Adds one KEY=VALUE argument. A CR or LF is named, never echoed: printed
+ * raw it would garble the message on the terminal. */
+static int add_header_arg(struct ami_msg *act, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	size_t klen = eq ? (size_t)(eq - arg) : strlen(arg);
+	const char *bad = bad_char_name(arg, klen);
+	char *key;
+	int rc;
+
+	if (bad)
+		return usage_error("a header name contains %s; refusing to send it", bad);
+	if (!eq)
+		return usage_error("expected KEY=VALUE, not \"%s\"", arg);
+	if (!valid_header_name(arg, klen))
+		return usage_error("expected KEY=VALUE, not a header name: \"%.*s\"", (int)klen, arg);
+	key = xstrndup(arg, klen);
+	rc = check_user_value(key, eq + 1);
+	if (rc == RC_OK)
+		ami_msg_addn(act, arg, klen, eq + 1, strlen(eq + 1));
+	free(key);
+	return rc;
+}
+
 /* Turns "NAME" and "KEY=VALUE" arguments into an action message. */
 int build_action(struct ami_msg *act, const char *name, int argc, char **argv)
 {
@@ -46,14 +71,9 @@ int build_action(struct ami_msg *act, const char *name, int argc, char **argv)
 	if (!valid_header_name(name, strlen(name)))
 		return usage_error("not an action name: \"%s\"", name);
 	ami_msg_add(act, "Action", name);
-	for (int i = 0; i < argc; i++) {
-		const char *eq = strchr(argv[i], '=');
-		if (!eq || !valid_header_name(argv[i], (size_t)(eq - argv[i])))
-			return usage_error("expected KEY=VALUE, not \"%s\"", argv[i]);
-		if ((rc = check_user_value(argv[i], eq + 1)) != RC_OK)
+	for (int i = 0; i < argc; i++)
+		if ((rc = add_header_arg(act, argv[i])) != RC_OK)
 			return rc;
-		ami_msg_addn(act, argv[i], (size_t)(eq - argv[i]), eq + 1, strlen(eq + 1));
-	}
 	return RC_OK;
 }
 

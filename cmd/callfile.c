@@ -432,7 +432,8 @@ static int load_entries(const char *dir, struct entry **out, size_t *count)
 		n++;
 	}
 	closedir(d);
-	qsort(*out, n, sizeof **out, by_due);
+	if (n > 1)      /* *out is NULL for an empty spool, and qsort's may not be */
+		qsort(*out, n, sizeof **out, by_due);
 	*count = n;
 	return RC_OK;
 }

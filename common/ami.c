@@ -49,10 +49,15 @@ int ami_fd(const struct ami *a) { return a->t->ops->fd(a->t); }
 static void set_err(struct ami *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void set_err(struct ami *a, const char *fmt, ...)
 {
+	char buf[sizeof a->err];
 	va_list ap;
+
+	/* Callers add context to the last error ("...: %s", a->err), and
+	 * vsnprintf's output must not overlap its arguments: format a copy. */
 	va_start(ap, fmt);
-	vsnprintf(a->err, sizeof a->err, fmt, ap);
+	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
+	memcpy(a->err, buf, sizeof buf);
 }
 
 /* -vv wire trace on stderr; secrets are masked. */
@@ -193,12 +198,15 @@ int ami_send(struct ami *a, struct ami_msg *act, char *id)
 	int rc = a->t->ops->send(a->t, wire, len, deadline_in(a));
 	secret_wipe(wire, len);     /* a Login carries the secret */
 	free(wire);
+	/* A send cut short (timeout, signal) may leave part of the message on
+	 * the wire, and whatever we sent next (the Logoff) would be read as
+	 * its continuation: this connection can take nothing more. */
+	if (rc != RC_OK && rc != RC_USAGE)     /* HTTP refuses an oversized form unsent */
+		a->dead = 1;
 	if (rc == RC_TIMEOUT)
 		set_err(a, "timed out sending to the server (it stopped reading)");
-	else if (rc != RC_OK) {
-		a->dead = rc == RC_CONNECT;
+	else if (rc != RC_OK)
 		set_err(a, "%s", a->t->err[0] ? a->t->err : "send failed");
-	}
 	return rc;
 }
 
@@ -455,8 +463,13 @@ static int login(struct ami *a, const struct profile *p, const char *events)
 		set_err(a, "authentication failed for user \"%s\" on %s: %s", p->username,
 			a->host_label, a->err);
 		rc = RC_AUTH;
-	} else if (rc == RC_CONNECT) {
+	} else if (rc == RC_CONNECT && a->http) {
+		/* HTTP has no connection to lose: the transport's reason says it all. */
+	} else if (rc == RC_CONNECT && !strcmp(a->err, "connection closed by the server")) {
 		set_err(a, "%s closed the connection during login", a->host_label);
+	} else if (rc == RC_CONNECT) {
+		/* Not a plain close (e.g. a reset): keep the reason. */
+		set_err(a, "login to %s failed: %s", a->host_label, a->err);
 	}
 	ami_msg_free(&act);
 	ami_msg_free(&reply);
@@ -475,6 +488,15 @@ static int open_transport(struct ami *a, const struct profile *p, int64_t deadli
 	default:
 		return tcp_open(&a->t, p->host, p->port, deadline, a->err, sizeof a->err);
 	}
+}
+
+static int digest_events(struct ami *a, const char *events)
+{
+	int rc = ami_set_events(a, events);
+
+	if (rc == RC_ACTION)
+		set_err(a, "the server refused the event classes \"%s\": %s", events, a->err);
+	return rc;
 }
 
 int ami_open(struct ami **out, const struct profile *p, const char *events)
@@ -500,6 +522,11 @@ int ami_open(struct ami **out, const struct profile *p, const char *events)
 	}
 	if (rc == RC_OK && !(a->http && p->http_auth == HTTP_AUTH_DIGEST))
 		rc = login(a, p, events);
+	else if (rc == RC_OK && strcasecmp(events, "off") && strcasecmp(events, "on"))
+		/* Digest: no Login carries the event classes. (A WaitEvent turns a
+		 * session's events from none to all by itself, so "on" needs no
+		 * action.) */
+		rc = digest_events(a, events);
 	if (rc != RC_OK) {
 		a->dead = 1;
 		log_error("%s", a->err);

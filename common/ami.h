@@ -40,12 +40,20 @@ int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline);
 int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline);
 
 /* For event loops that multiplex: the socket, whether parsed or buffered
- * data is already waiting, and a non-blocking read of what has arrived. */
+ * data is already waiting, and a non-blocking read of what has arrived.
+ * Over HTTP there is no socket (ami_fd is -1): events come from WaitEvent
+ * requests, which ami_next_event/ami_read_msg make themselves, long-polling
+ * up to their deadline (deadline 0 or ami_read_available: one WaitEvent
+ * that returns what is queued at once). Wait with a deadline there rather
+ * than with poll(). */
 int ami_fd(const struct ami *a);
 int ami_has_buffered(const struct ami *a);
 int ami_read_available(struct ami *a);      /* RC_OK, RC_CONNECT on EOF/error */
 /* Next message already in the buffer: 1 got one, 0 none, -1 protocol error. */
 int ami_parse_buffered(struct ami *a, struct ami_msg *m);
+
+/* Releases what the TLS and HTTP transports initialised (libcurl), if any. */
+void ami_library_cleanup(void);
 
 const char *ami_error(const struct ami *a);
 const char *ami_banner(const struct ami *a);

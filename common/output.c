@@ -51,12 +51,14 @@ struct block {
 
 static struct {
 	int on;
-	int saved_flags;            /* stdout's file status flags before */
+	int saved_flags;            /* stdout's file status flags before, or */
+	int saved_fd;               /* ... stdout itself (>= 0) when we reopened it */
 	size_t max, target;         /* queue bound; size at which a block is closed */
 	struct block *head, *tail, *spare;
 	size_t closed;              /* unwritten bytes in blocks before the tail */
 	size_t rec_start;           /* start of the record being formatted (tail) */
 	unsigned long dropped;
+	size_t peak;                /* most bytes that waited at once */
 	out_drop_fn *on_drop;
 } q;
 
@@ -78,7 +80,10 @@ enum out_format out_get_format(void) { return format; }
 int out_broken_pipe(void) { return broken_pipe; }
 size_t out_buffered(void) { return q.on ? q.closed + olen - q.tail->off : olen; }
 unsigned long out_dropped(void) { return q.dropped; }
+size_t out_queue_peak(void) { return q.peak; }
 int out_streaming(void) { return q.on; }
+
+static size_t utf8_seq_len(const unsigned char *s, size_t n);
 
 static int write_all(const char *p, size_t n)
 {
@@ -322,29 +327,66 @@ static void queue_drop(void)
 	q.closed += b->len;
 }
 
+/* O_NONBLOCK belongs to the open file description, which stdout shares
+ * with stderr after 2>&1 and with the shell on a terminal: set there, a
+ * warning could fail with EAGAIN, and the shell would find its terminal
+ * non-blocking if we died. So on Linux stdout is opened again through
+ * /proc (a pipe or a terminal can be) and only that new description is
+ * made non-blocking; elsewhere, or for a socket, the flag is set on the
+ * shared one and restored at the end. */
+static int nonblocking_stdout(void)
+{
+	int fd = -1, flags;
+
+	q.saved_fd = -1;
+#ifdef __linux__
+	fd = open("/proc/self/fd/1", O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+#endif
+	if (fd >= 0) {
+		q.saved_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+		if (q.saved_fd >= 0 && dup2(fd, STDOUT_FILENO) >= 0) {
+			close(fd);
+			return 0;
+		}
+		if (q.saved_fd >= 0)
+			close(q.saved_fd);
+		close(fd);
+		q.saved_fd = -1;
+	}
+	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) < 0 ||
+	    fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK) < 0)
+		return -1;
+	q.saved_flags = flags;
+	return 0;
+}
+
+static void restore_stdout(void)
+{
+	if (q.saved_fd >= 0) {
+		dup2(q.saved_fd, STDOUT_FILENO);
+		close(q.saved_fd);
+		q.saved_fd = -1;
+	} else {
+		fcntl(STDOUT_FILENO, F_SETFL, q.saved_flags);
+	}
+}
+
 int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop)
 {
 	struct stat st;
-	int flags;
 
 	if (q.on || fstat(STDOUT_FILENO, &st) != 0)
 		return q.on;
 	/* Files and /dev/null never keep us waiting for long: write directly. */
 	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode) && !isatty(STDOUT_FILENO))
 		return 0;
-	if ((flags = fcntl(STDOUT_FILENO, F_GETFL)) < 0 ||
-	    fcntl(STDOUT_FILENO, F_SETFL, flags | O_NONBLOCK) < 0)
+	if (out_flush() != RC_OK || nonblocking_stdout() != 0)
 		return 0;
-	if (out_flush() != RC_OK) {
-		fcntl(STDOUT_FILENO, F_SETFL, flags);
-		return 0;
-	}
 #ifdef F_SETPIPE_SZ
 	/* A bigger pipe lets a fast reader take a burst in fewer wake-ups. */
 	if (S_ISFIFO(st.st_mode))
 		fcntl(STDOUT_FILENO, F_SETPIPE_SZ, 1 << 20);
 #endif
-	q.saved_flags = flags;
 	q.max = max_bytes;
 	q.target = max_bytes / 8 < OUT_BUF_SIZE ? max_bytes / 8 : OUT_BUF_SIZE;
 	if (q.target < 4096)
@@ -370,7 +412,10 @@ void out_record_end(int is_event)
 		push_tail(block_new(q.target + q.target / 4));
 		queue_write();
 	}
-	if (queued_bytes() > q.max)
+	size_t queued = queued_bytes();
+	if (queued > q.peak)
+		q.peak = queued;
+	if (queued > q.max)
 		queue_drop();
 }
 
@@ -421,7 +466,7 @@ int out_stream_end(int timeout_ms)
 		}
 	}
 	discard_queue();
-	fcntl(STDOUT_FILENO, F_SETFL, q.saved_flags);
+	restore_stdout();
 	q.on = 0;
 	block_free(q.tail);
 	if (q.spare) {
@@ -501,6 +546,11 @@ int out_printf(const char *fmt, ...)
 }
 
 /* ---------- JSON ---------- */
+
+size_t out_utf8_len(const char *s, size_t n)
+{
+	return utf8_seq_len((const unsigned char *)s, n);
+}
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)

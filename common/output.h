@@ -23,6 +23,9 @@ int out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appends s as a JSON string literal (quotes included). Invalid UTF-8 bytes
  * are written as \u00XX (their Latin-1 reading), so nothing is dropped. */
 int out_json_string(const char *s, size_t len);
+/* Length of the valid multi-byte UTF-8 sequence at s (at most n bytes),
+ * or 0 (ASCII, or not valid UTF-8). */
+size_t out_utf8_len(const char *s, size_t n);
 /* Writes everything buffered. RC_OK or RC_IO (message printed once). */
 int out_flush(void);
 size_t out_buffered(void);
@@ -53,7 +56,8 @@ void out_reader_gone(void);
  * take anything, restores stdout's flags and leaves streaming mode.
  * RC_OK, RC_IO, or RC_TIMEOUT when it gave up (the rest counts as dropped). */
 int out_stream_end(int timeout_ms);
-/* Events dropped so far by the bounded queue. */
+/* Events dropped so far by the bounded queue; the most bytes that waited. */
 unsigned long out_dropped(void);
+size_t out_queue_peak(void);
 
 #endif

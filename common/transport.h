@@ -11,10 +11,15 @@
 struct transport;
 
 struct transport_ops {
-	/* Sends all of buf. RC_OK, RC_TIMEOUT, RC_CONNECT, RC_INTERRUPTED. */
+	/* Sends all of buf. RC_OK, RC_TIMEOUT, RC_CONNECT, RC_INTERRUPTED; HTTP
+	 * (which gets one whole AMI message per call) also RC_AUTH and
+	 * RC_PROTOCOL, from HTTP statuses and bodies, and RC_USAGE for an
+	 * action too big for Asterisk's form limit (nothing sent). */
 	int (*send)(struct transport *t, const char *buf, size_t len, int64_t deadline);
-	/* Reads what is there (at most cap); *got = 0 means the peer closed. */
+	/* Reads what is there (at most cap); *got = 0 means the peer closed.
+	 * Same codes as send. */
 	int (*recv)(struct transport *t, char *buf, size_t cap, size_t *got, int64_t deadline);
+	/* The socket to poll, or -1 (HTTP: no stream; recv long-polls). */
 	int (*fd)(const struct transport *t);
 	/* Bytes already received but not yet returned by recv (TLS, HTTP). */
 	int (*pending)(const struct transport *t);
@@ -38,6 +43,18 @@ int tls_open(struct transport **out, const struct profile *p, int64_t deadline,
 	     char *err, size_t errlen);
 int http_open(struct transport **out, const struct profile *p, int64_t deadline,
 	      char *err, size_t errlen);
+
+/* libcurl helpers shared by tls.c and http.c (curl is a CURL *; curl.h
+ * stays out of this header). curl_global_once: RC_OK or RC_CONNECT.
+ * curl_common_setup: no signals, error buffer, Ctrl-C aborts transfers
+ * (unless t->ignore_interrupt). curl_tls_setup: --cacert (RC_CONFIG when
+ * unreadable) and --insecure (with a warning naming peer).
+ * curl_tls_hint: advice to append to a TLS error (of HTTPS when http), or "". */
+int curl_global_once(char *err, size_t errlen);
+void curl_common_setup(void *curl, struct transport *t, char *errbuf);
+int curl_tls_setup(void *curl, const struct profile *p, const char *peer, char *err,
+		   size_t errlen);
+const char *curl_tls_hint(int curl_code, int http);
 
 /* Waits for fd to become ready (POLLIN/POLLOUT) until deadline.
  * RC_OK, RC_TIMEOUT, RC_INTERRUPTED (a signal asked us to stop). */

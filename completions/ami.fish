@@ -172,7 +172,7 @@ complete -c ami -n '__ami_using redirect' -l extra-exten -x -d 'its extension (d
 complete -c ami -n '__ami_using redirect' -l extra-priority -x -d 'its priority (default --priority)'
 
 # tail-events
-complete -c ami -n '__ami_using tail-events' -l events-mask -x -a 'on off system call log verbose agent user config dtmf reporting cdr dialplan agi cc aoc test security all' -d 'Login Events: classes (default on)'
+complete -c ami -n '__ami_using tail-events' -l events-mask -x -a 'on off system call log verbose agent user config dtmf reporting cdr dialplan agi cc aoc test security all' -d 'event classes to receive (default on)'
 complete -c ami -n '__ami_using tail-events' -s e -l event -x -d 'only events named NAME (glob, any case)'
 complete -c ami -n '__ami_using tail-events' -l exclude-event -x -d 'not events named NAME (glob, any case)'
 complete -c ami -n '__ami_using tail-events' -l match -x -d 'only events whose header matches: KEY=GLOB or KEY~REGEX'

@@ -29,7 +29,17 @@ write=call,reporting: no Filter).
                    --drop-after N closes the connection after N stream events
 --write-timeout MS like Asterisk's writetimeout: a client that takes nothing of a
                    write for MS ms is disconnected (logged as "WRITE TIMEOUT <peer>")
---hostile MODE     misbehave in one way (see HOSTILE_MODES)
+--hostile MODE     misbehave in one way (see HOSTILE_MODES and tests/hostile.bats):
+                   close-after-banner  greeting, then close
+                   huge-banner         1 MiB greeting without a line end
+                   close-after-login   answer Login, then close
+                   huge-message        a Login answer of 18 MB (300 lines of 60000)
+                   event-flood         after Login, answer nothing and send
+                                       events without end (~5000/s)
+                   no-read also gives the listening socket a tiny receive
+                   buffer: with small send buffers too (hostile.bats sets
+                   them in a network namespace) a big action then blocks
+--user NAME:SECRET one more user with every permission (repeatable)
 
 Originate outcomes are chosen by words in the dial string (after "Tech/"):
   nonexistent | fail | hangup, or tech Bogus/   Failure, Reason 0
@@ -90,6 +100,9 @@ HOSTILE_MODES = [
     "bad-utf8", "lf-only", "stray-lf", "wrong-actionid", "out-of-order",
     "endless-eventlist", "follows-no-end", "old-command", "double-login",
     "ping-error", "reset", "no-read",
+    # added for the hostile-server suite (tests/hostile.bats):
+    "close-after-banner", "huge-banner", "close-after-login", "huge-message",
+    "event-flood",
 ]
 
 # ListCommands of the captured server, verbatim (tcp-listcommands): it also
@@ -1229,6 +1242,8 @@ class Session:
             self.error(req, "Failed to parse message: line too long")
             return None
         self.check_ids(req)
+        if self.hostile == "event-flood" and self.authenticated:
+            return None         # busy flooding: no action gets an answer
         self.set_busy(True)
         result = None
         try:
@@ -1320,6 +1335,10 @@ class Session:
             self.error(req, "Authentication failed")
             return CLOSE
         self.login(req, user)
+        if self.hostile == "close-after-login":
+            return CLOSE
+        if self.hostile == "event-flood":
+            threading.Thread(target=flood_events, args=(self,), daemon=True).start()
         return NOREAD if self.hostile == "no-read" else None
 
     def login(self, req, user):
@@ -1333,6 +1352,9 @@ class Session:
             extra.append("Huge: " + "x" * (1 << 20))
         elif self.hostile == "many-headers":
             extra += ["Header%d: %d" % (i, i) for i in range(100000)]
+        elif self.hostile == "huge-message":
+            # Under the line and header caps, over the 16 MiB message cap.
+            extra += ["Big%d: %s" % (i, "x" * 60000) for i in range(300)]
         lines = self.response(req, "Success", extra)
         for _ in range(2 if self.hostile == "double-login" else 1):
             self.send(lines)
@@ -1683,6 +1705,19 @@ class Session:
 STREAM_DONE = Event(b"Event: StreamDone\r\n\r\n")
 
 
+def flood_events(session):
+    """--hostile event-flood: 100 events every 20 ms until the end."""
+    n = 0
+    while not session.closing:
+        chunk = []
+        for _ in range(100):
+            n += 1
+            chunk.append("Event: Flood\r\nPrivilege: system,all\r\nSeq: %d\r\n\r\n" % n)
+        session.sink.wait_below(1 << 20)
+        session.sink.event(to_bytes("".join(chunk)))
+        time.sleep(0.02)
+
+
 def stream_events(session):
     """--events N: N corpus events (each still passes the session's mask and
     filters), then Event: StreamDone; --drop-after closes the connection."""
@@ -1906,7 +1941,12 @@ class TcpConnection:
         if mode == "ssh-banner":
             self.write(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
             return self.discard_input(limit=1)
+        if mode == "huge-banner":
+            self.write(b"A" * (1 << 20))
+            return self.discard_input()
         self.write(BANNER)
+        if mode == "close-after-banner":
+            return None             # run() closes once the banner is out
         if mode == "silent-after-banner":
             return self.discard_input()
         if mode == "reset":
@@ -1955,6 +1995,7 @@ def parse_args(argv):
                    help="ms; disconnect a client that takes nothing for that long")
     p.add_argument("--corpus")
     p.add_argument("--hostile", choices=HOSTILE_MODES)
+    p.add_argument("--user", action="append", default=[], metavar="NAME:SECRET")
     return p.parse_args(argv)
 
 
@@ -1981,12 +2022,20 @@ def serve_forever(world, srv):
 
 def main(argv=None):
     opts = parse_args(argv)
+    for spec in opts.user:
+        name, _, secret = spec.partition(":")
+        USERS.append(User(name, secret, INT_MAX, INT_MAX))
     world = World(opts, Recorder(opts.log, opts.violations))
     if opts.events:
         world.load_corpus(opts.corpus or os.environ.get("FAKE_AMI_CORPUS", DEFAULT_CORPUS))
     world.precreate(opts.channels)
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if opts.hostile == "no-read":
+        # A tiny receive window (set before listen, so the handshake
+        # advertises it), so that the client's write can block: Linux
+        # would otherwise buffer megabytes for a peer that never reads.
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     srv.bind(("127.0.0.1", opts.port))
     srv.listen(128)
     srv.settimeout(0.2)

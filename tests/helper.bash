@@ -6,9 +6,16 @@
 # start_fake_ami   starts tests/fake_ami.py [args...] and exports AMI_PORT
 #                  and FAKE_AMI_PID; its log is $BATS_TEST_TMPDIR/ami.log
 # stop_fake_ami    stops it (by PID) and fails when the client broke the
-#                  protocol ($BATS_TEST_TMPDIR/violations is not empty)
+#                  protocol ($BATS_TEST_TMPDIR/violations is not empty) or,
+#                  under valgrind, when an ami had errors or leaks
 # write_profile    stdin -> $XDG_CONFIG_HOME/ami/config, mode 600
 # free_port        prints a loopback port nobody listens on
+# time_bound S     S seconds scaled by $TIME_FACTOR (default 1; 3 under
+#                  valgrind), for tests that bound how long ami may take
+#
+# AMI_VALGRIND=1 (make valgrind): setup_common puts an `ami` first in PATH
+# that runs the built one under valgrind (tests/valgrind.sh), one log per
+# process; stop_fake_ami then fails the test when a log is not empty.
 #
 # The default setup/teardown below call setup_common/stop_fake_ami; a bats
 # file that defines its own should call them too.
@@ -20,6 +27,12 @@ bats_load_library bats-assert
 TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$TESTS_DIR/.." && pwd)
 FAKE_AMI="$TESTS_DIR/fake_ami.py"
+# Read here: setup_common unsets every AMI_* variable.
+VALGRIND_ON=${AMI_VALGRIND:-0}
+if [ "$VALGRIND_ON" = 1 ]; then
+	TIME_FACTOR=${TIME_FACTOR:-3}
+fi
+TIME_FACTOR=${TIME_FACTOR:-1}
 
 setup_common() {
 	export HOME="$BATS_TEST_TMPDIR/home"
@@ -33,6 +46,41 @@ setup_common() {
 	unset NO_COLOR
 	export PATH="$REPO_ROOT:$PATH"
 	export AMI_SECRET=world AMI_USER=hello AMI_HOST=127.0.0.1
+	[ "$VALGRIND_ON" = 1 ] && valgrind_setup
+	return 0
+}
+
+# The `ami` that runs the built one under valgrind; the paths are written
+# into it, so tests that change the environment still get valgrind.
+valgrind_setup() {
+	local bin="$BATS_TEST_TMPDIR/valgrind-bin"
+	mkdir -p "$bin" "$BATS_TEST_TMPDIR/valgrind"
+	printf '#!/bin/sh\nexec "%s" "%s" "%s" "$@"\n' "$TESTS_DIR/valgrind.sh" \
+		"$REPO_ROOT/ami" "$BATS_TEST_TMPDIR/valgrind" >"$bin/ami"
+	chmod +x "$bin/ami"
+	export PATH="$bin:$PATH"
+}
+
+# Fails (printing the log) when valgrind reported anything for an ami this
+# test ran; each log is looked at once. Lines with "Warning:" are
+# valgrind's notes about itself, not errors.
+valgrind_check() {
+	local log bad=0
+	for log in "$BATS_TEST_TMPDIR"/valgrind/*.log; do
+		[ -e "$log" ] || continue
+		if grep -qv 'Warning:' "$log"; then
+			echo "valgrind: errors or leaks in ami (process ${log##*/}):"
+			cat "$log"
+			bad=1
+		fi
+		mv "$log" "$log.checked"
+	done
+	return $bad
+}
+
+# time_bound SECONDS: SECONDS times $TIME_FACTOR (valgrind is slower).
+time_bound() {
+	awk -v s="$1" -v f="$TIME_FACTOR" 'BEGIN { print s * f }'
 }
 
 # start_fake_ami [fake_ami.py options...]
@@ -72,14 +120,17 @@ stop_fake_ami() {
 		wait "$FAKE_AMI_PID" 2>/dev/null || true
 		unset FAKE_AMI_PID
 	fi
-	local v="$BATS_TEST_TMPDIR/violations"
+	local v="$BATS_TEST_TMPDIR/violations" rc=0
 	if [ -s "$v" ]; then
 		echo "fake_ami: the client broke the AMI protocol:"
 		cat "$v"
 		: >"$v"    # report once, even if teardown runs stop_fake_ami again
-		return 1
+		rc=1
 	fi
-	return 0
+	if [ "$VALGRIND_ON" = 1 ]; then
+		valgrind_check || rc=1
+	fi
+	return $rc
 }
 
 # write_profile < config-text
