@@ -23,8 +23,8 @@ setup() {
 		export HOME=$BATS_TEST_TMPDIR/home XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/home/.config
 		mkdir -p "$HOME"
 		unset AMI_CONFIG AMI_PROFILE AMI_HOST AMI_PORT AMI_USER AMI_SECRET
+		PATH=$TOP:$PATH
 	fi
-	PATH=$TOP:$PATH
 	P=$BATS_TEST_TMPDIR/spool          # the spool's parent (astspooldir)
 	S=$P/outgoing
 	D=$P/outgoing_done
@@ -46,6 +46,9 @@ teardown() {
 	for d in "${EXTRA_DIRS[@]}"; do
 		rm -rf "$d"
 	done
+	if [ "${VALGRIND_ON:-0}" = 1 ]; then
+		valgrind_check || return 1
+	fi
 	return 0
 }
 

@@ -218,6 +218,9 @@ keys() {
 }
 
 @test "Ctrl-C in the prompt drops the line (and an unfinished raw block)" {
+	# Under valgrind a Ctrl-C typed right after text is sometimes delivered
+	# before readline has read that text; the test is about readline, not memory.
+	[ "${VALGRIND_ON:-0}" = 1 ] && skip "keystroke timing is not reliable under valgrind"
 	start_fake_ami
 	tty_start
 	type_text 'CoreStatus'

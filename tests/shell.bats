@@ -213,7 +213,12 @@ recv() {
 	start_fake_ami
 	run ami shell -k < <(
 		echo ping
-		sleep 0.5
+		# Kill the server once it has answered that Ping (bounded wait).
+		for _ in $(seq 100); do
+			grep -q 'RECV Ping' "$BATS_TEST_TMPDIR/ami.log" && break
+			sleep 0.1
+		done
+		sleep 0.2
 		kill "$FAKE_AMI_PID"
 		sleep 0.5
 		echo ping

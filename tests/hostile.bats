@@ -1,0 +1,455 @@
+#!/usr/bin/env bats
+# The hostile-server catalogue (issue 8): one test per way a server can
+# misbehave (tests/fake_ami.py --hostile MODE). Each asserts the exit code,
+# a clear message on stderr and that ami ends within its deadline (-t 1 or
+# -t 2, plus the Logoff's bound where the session was up), or, where the
+# data is odd but valid AMI, that the output is right.
+# The HTTP cases (500, a redirect loop, a wrong Content-Type, a truncated
+# chunked body) are at the end.
+load helper
+
+setup() {
+	setup_common
+	# libcurl would send the HTTP tests' requests to the caller's proxy.
+	unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
+}
+
+teardown() {
+	stop_fake_ami
+	netns_stop
+}
+
+# timed_run ARGS...: `run --separate-stderr ARGS` and its wall time, in
+# seconds, in $ELAPSED.
+timed_run() {
+	local t0=$EPOCHREALTIME
+	run --separate-stderr "$@"
+	ELAPSED=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+}
+
+# within SECONDS: the last timed_run ended within SECONDS (scaled under valgrind).
+within() {
+	local max
+	max=$(time_bound "$1")
+	awk -v e="$ELAPSED" -v m="$max" 'BEGIN { exit !(e <= m) }' ||
+		fail "ami took $ELAPSED s, more than its bound of $max s"
+}
+
+# assert_stderr TEXT: stderr holds TEXT (a fixed string).
+assert_stderr() {
+	[[ "$stderr" == *"$1"* ]] || fail "stderr lacks \"$1\"; it is: $stderr"
+}
+
+# json_lines: every line of $output is a JSON document.
+json_lines() {
+	python3 -c 'import json, sys
+for line in sys.stdin:
+    json.loads(line)' <<<"$output"
+}
+
+# A UserEvent of 120 lines of 1000 bytes: about 120 KB, near the most an
+# action may hold (128 lines of 1 KiB), so that it can fill small buffers.
+big_action_args() {
+	local v i
+	v=$(head -c 990 /dev/zero | tr '\0' x)
+	BIG=(UserEvent UserEvent=big)
+	for ((i = 1; i <= 120; i++)); do
+		BIG+=("H$i=$v")
+	done
+}
+
+# ---- before the session: the greeting ------------------------------------
+
+@test "no banner: the server accepts and says nothing -> exit 6" {
+	start_fake_ami --hostile no-banner
+	timed_run ami ping -t 1
+	assert_failure 6
+	assert_stderr "timed out waiting for the AMI greeting from 127.0.0.1:$AMI_PORT"
+	within 2.5
+}
+
+@test "an HTTP server on the port -> exit 7, names what it said" {
+	start_fake_ami --hostile http-banner
+	timed_run ami ping -t 1
+	assert_failure 7
+	assert_stderr "127.0.0.1:$AMI_PORT is not an AMI server; it greeted with \"HTTP/1.1 400 Bad Request\""
+	within 1.5
+}
+
+@test "an SSH server on the port -> exit 7, names what it said" {
+	start_fake_ami --hostile ssh-banner
+	timed_run ami ping -t 1
+	assert_failure 7
+	assert_stderr "is not an AMI server; it greeted with \"SSH-2.0-OpenSSH_9.2p1"
+	within 1.5
+}
+
+@test "a 1 MiB greeting without a line end -> exit 7 at the line cap" {
+	start_fake_ami --hostile huge-banner
+	timed_run ami ping -t 2
+	assert_failure 7
+	assert_stderr "protocol error: line longer than 65536 bytes"
+	within 2
+}
+
+@test "1 byte per second: the deadline bounds the whole greeting -> exit 6" {
+	start_fake_ami --hostile drip
+	timed_run ami ping -t 2
+	assert_failure 6
+	assert_stderr "timed out waiting for the AMI greeting"
+	within 3.5
+}
+
+# ---- login ----------------------------------------------------------------
+
+@test "banner, then silence: Login unanswered -> exit 6" {
+	start_fake_ami --hostile silent-after-banner
+	timed_run ami ping -t 1
+	assert_failure 6
+	assert_stderr "timed out after 1.0 s waiting for the response to Login"
+	within 2.5
+}
+
+@test "banner, then the server closes -> exit 5" {
+	start_fake_ami --hostile close-after-banner
+	timed_run ami ping -t 2
+	assert_failure 5
+	assert_stderr "127.0.0.1:$AMI_PORT closed the connection during login"
+	within 2
+}
+
+@test "the server closes in the middle of a message -> exit 5" {
+	start_fake_ami --hostile close-mid-message
+	timed_run ami ping -t 2
+	assert_failure 5
+	assert_stderr "closed the connection during login"
+	within 2
+}
+
+@test "connection reset by the server -> exit 5, says reset" {
+	start_fake_ami --hostile reset
+	timed_run ami ping -t 2
+	assert_failure 5
+	assert_stderr "login to 127.0.0.1:$AMI_PORT failed: connection lost: Connection reset by peer"
+	within 2
+}
+
+@test "Login answered twice: the extra answer is ignored, all works" {
+	start_fake_ami --hostile double-login
+	timed_run ami ping -c 2 -i 0 -t 2
+	assert_success
+	assert_equal "$(grep -c '^pong from' <<<"$output")" 2
+	timed_run ami action CoreStatus -t 2
+	assert_success
+	assert_output --partial "CoreCurrentCalls"
+	within 2
+}
+
+# ---- the parser's caps ------------------------------------------------------
+
+@test "a 1 MiB header line -> exit 7 at the line cap" {
+	start_fake_ami --hostile huge-line
+	timed_run ami ping -t 2
+	assert_failure 7
+	assert_stderr "protocol error: line longer than 65536 bytes"
+	within 2
+}
+
+@test "100,000 headers in one message -> exit 7 at the header cap" {
+	start_fake_ami --hostile many-headers
+	timed_run ami ping -t 2
+	assert_failure 7
+	assert_stderr "protocol error: more than 20000 headers in one message"
+	within 2.5
+}
+
+@test "an 18 MB message of valid lines -> exit 7 at the message cap" {
+	start_fake_ami --hostile huge-message
+	timed_run ami ping -t 2
+	assert_failure 7
+	assert_stderr "protocol error: message larger than 16777216 bytes"
+	within 3
+}
+
+# ---- odd bytes that are still AMI: must work ---------------------------------
+
+@test "NUL bytes in a value: kept, JSON escapes them" {
+	start_fake_ami --hostile nul-bytes
+	timed_run ami action CoreStatus --json -t 2
+	assert_success
+	json_lines
+	assert_output --partial '"Nul":"before\u0000after"'
+	assert_output --partial '"CoreCurrentCalls":"0"'
+	timed_run ami ping -t 2
+	assert_success
+	within 2
+}
+
+@test "invalid UTF-8: raw output keeps the bytes, JSON stays valid" {
+	start_fake_ami --hostile bad-utf8
+	ami action CoreStatus --format raw -t 2 >"$BATS_TEST_TMPDIR/raw"
+	LC_ALL=C grep -qF $'BadUTF8: caf\xe9 \xc3\x28 \xff\xfe\r' "$BATS_TEST_TMPDIR/raw" ||
+		fail "raw output changed the bytes: $(od -c "$BATS_TEST_TMPDIR/raw" | tail -n 5)"
+	timed_run ami action CoreStatus --json -t 2
+	assert_success
+	json_lines
+	assert_output --partial '"BadUTF8":'
+	within 2
+}
+
+@test "LF-only line ends: everything works" {
+	start_fake_ami --hostile lf-only
+	timed_run ami ping -t 2
+	assert_success
+	timed_run ami action CoreStatus --json -t 2
+	assert_success
+	json_lines
+	assert_output --partial '"CoreCurrentCalls":"0"'
+	refute_output --partial '\r'
+	timed_run ami command 'core show version' -t 2
+	assert_success
+	assert_output --regexp '^Asterisk [0-9.]+ built by'
+	within 2
+}
+
+@test "\\n\\r\\n after Message lines: no stray CR or LF in the value" {
+	start_fake_ami --hostile stray-lf
+	timed_run ami action UserEvent UserEvent=x --json -t 2
+	assert_success
+	json_lines
+	assert_output --partial '"Message":"Event Sent"}'
+	timed_run ami ping -c 2 -i 0 -t 2
+	assert_success
+	assert_equal "$(grep -c '^pong from' <<<"$output")" 2
+	within 2
+}
+
+@test "old Asterisk: Response: Follows with --END COMMAND-- works" {
+	start_fake_ami --hostile old-command
+	timed_run ami command 'core show version' -t 2
+	assert_success
+	assert_output --regexp '^Asterisk [0-9.]+ built by'
+	refute_output --partial "END COMMAND"
+	within 2
+}
+
+# ---- responses that do not fit -------------------------------------------------
+
+@test "responses with another ActionID are ignored -> exit 6 after -t" {
+	start_fake_ami --hostile wrong-actionid
+	timed_run ami ping -t 1 -vv
+	assert_failure 6
+	assert_stderr "timed out after 1.0 s waiting for the response to Ping"
+	assert_stderr "ignoring a response that is not for Ping"
+	# 1 s for the Ping, at most 1 s more for the Logoff
+	within 3
+}
+
+@test "responses out of order: each still reaches its action" {
+	start_fake_ami --hostile out-of-order
+	timed_run ami ping -c 3 -i 0 -t 2
+	assert_success
+	assert_equal "$(grep -c '^pong from' <<<"$output")" 3
+	# The OriginateResponse event overtakes the held Originate response.
+	timed_run ami originate Local/100@test --app Wait --data 1 --wait -t 3
+	assert_success
+	assert_output --regexp '^answered: Local/100@test-[0-9]+;1 '
+	within 3
+}
+
+@test "an EventList that never completes -> exit 6, items printed" {
+	start_fake_ami --hostile endless-eventlist --channels 1
+	timed_run ami action CoreShowChannels -t 1
+	assert_failure 6
+	assert_stderr "timed out after 1.0 s waiting for the rest of the CoreShowChannels list"
+	assert_output --partial "EventList: start"
+	assert_output --regexp $'\nEvent: +CoreShowChannel\n'
+	assert_output --partial "Local/loop@test-00000001;1"
+	within 3
+}
+
+@test "Response: Follows without --END COMMAND-- -> exit 6" {
+	start_fake_ami --hostile follows-no-end
+	timed_run ami command 'core show version' -t 1
+	assert_failure 6
+	assert_stderr "timed out after 1.0 s waiting for the response to Command"
+	within 3
+}
+
+@test "a Ping answered with Response: Error -> exit 1 with its Message" {
+	start_fake_ami --hostile ping-error
+	timed_run ami ping -t 2
+	assert_failure 1
+	assert_stderr "Ping failed"
+	within 2
+}
+
+@test "the server closes right after Login -> exit 5" {
+	start_fake_ami --hostile close-after-login
+	timed_run ami ping -t 2
+	assert_failure 5
+	assert_stderr "connection closed by the server"
+	within 2
+}
+
+@test "events without end and no response: the deadline still holds -> exit 6" {
+	start_fake_ami --hostile event-flood
+	timed_run ami ping -t 1
+	assert_failure 6
+	assert_stderr "timed out after 1.0 s waiting for the response to Ping"
+	within 3
+}
+
+# ---- a server that stops reading ---------------------------------------------------
+
+@test "the server stops reading, the action fits its buffers -> exit 6" {
+	start_fake_ami --hostile no-read
+	big_action_args
+	timed_run ami action "${BIG[@]}" -t 1
+	assert_failure 6
+	assert_stderr "timed out after 1.0 s waiting for the response to UserEvent"
+	within 3
+}
+
+# Linux grows a socket's send buffer up to 4 MiB, more than any AMI action
+# holds, so our write only blocks with smaller buffers: a network namespace
+# of the test's own (root only) gets tcp_wmem/tcp_rmem of 4 KiB.
+netns_start() {
+	[[ $EUID -eq 0 ]] || skip "needs root for a network namespace"
+	command -v unshare >/dev/null && command -v nsenter >/dev/null ||
+		skip "needs unshare and nsenter (util-linux)"
+	unshare -n sleep 60 3>&- &
+	NS_PID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[[ $(readlink "/proc/$NS_PID/ns/net") != "$(readlink /proc/self/ns/net)" ]] && break
+		kill -0 "$NS_PID" 2>/dev/null || skip "cannot make a network namespace here"
+		sleep 0.02
+	done
+	nsenter -t "$NS_PID" -n python3 -c '
+import fcntl, socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)   # SIOCSIFFLAGS lo: UP|LOOPBACK|RUNNING
+fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))' ||
+		skip "cannot bring up lo in a network namespace"
+	nsenter -t "$NS_PID" -n sh -c 'echo "4096 4096 4096" >/proc/sys/net/ipv4/tcp_wmem &&
+		echo "4096 4096 4096" >/proc/sys/net/ipv4/tcp_rmem' ||
+		skip "cannot set TCP buffer sizes in a network namespace"
+}
+
+netns_stop() {
+	if [[ -n ${NS_PID:-} ]]; then
+		kill "$NS_PID" 2>/dev/null || true
+		wait "$NS_PID" 2>/dev/null || true
+		NS_PID=
+	fi
+}
+
+@test "the server stops reading and our write blocks -> exit 6, no Logoff glued on" {
+	netns_start
+	# start_fake_ami runs python3: have it start in the namespace.
+	python3() { exec nsenter -t "$NS_PID" -n python3 "$@"; }
+	start_fake_ami --hostile no-read
+	unset -f python3
+	big_action_args
+	timed_run nsenter -t "$NS_PID" -n ami action "${BIG[@]}" -t 1
+	assert_failure 6
+	assert_stderr "timed out sending to the server (it stopped reading)"
+	# No Logoff after a cut-short write: the deadline alone, no 1 s more.
+	within 1.9
+}
+
+# ---- HTTP ----------------------------------------------------------------------------
+
+# start_http_server fake_ami_http.py|raw [ARGS...]: the HTTP test server
+# (tests/fake_ami_http.py --http ARGS), or with "raw" a bare HTTP server
+# that answers every request in the one bad way ARGS names:
+#   truncated-chunked  a chunked body that stops inside its first chunk
+#   redirect-loop      302 to the very URL asked for
+# Sets HTTP_URL, and FAKE_AMI_PID for stop_fake_ami.
+start_http_server() {
+	local out="$BATS_TEST_TMPDIR/http.out" word a b port i
+	: >"$out"
+	if [ "$1" = raw ]; then
+		python3 - "$2" >"$out" 2>"$BATS_TEST_TMPDIR/http.err" 3>&- <<'EOF' &
+import socket, sys, threading, time
+mode = sys.argv[1]
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(16)
+srv.settimeout(0.2)
+port = srv.getsockname()[1]
+print("READY %d" % port, flush=True)
+
+def serve(c):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = c.recv(65536)
+        if not chunk:
+            return
+        data += chunk
+    if mode == "truncated-chunked":
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n100\r\nResponse: Success\r\nMess")
+    elif mode == "redirect-loop":
+        c.sendall(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/rawman\r\n"
+                  b"Content-Length: 0\r\n\r\n" % port)
+    c.close()
+
+end = time.monotonic() + 60
+while time.monotonic() < end:
+    try:
+        conn, _ = srv.accept()
+    except socket.timeout:
+        continue
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
+EOF
+	else
+		shift
+		python3 "$TESTS_DIR/fake_ami_http.py" --http --lifetime 60 \
+			--log "$BATS_TEST_TMPDIR/ami.log" --violations "$BATS_TEST_TMPDIR/violations" \
+			"$@" >"$out" 2>"$BATS_TEST_TMPDIR/http.err" 3>&- &
+	fi
+	FAKE_AMI_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		if read -r word a b port <"$out" && [ "$word" = READY ]; then
+			HTTP_URL="http://127.0.0.1:${port:-$a}/"
+			return 0
+		fi
+		kill -0 "$FAKE_AMI_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$BATS_TEST_TMPDIR/http.err" >&2
+	fail "the HTTP test server did not start"
+}
+
+@test "HTTP: status 500 -> exit 7, names the status" {
+	start_http_server fake_ami_http.py --http-hostile status-500
+	timed_run ami ping -t 2 --url "$HTTP_URL"
+	assert_failure 7
+	assert_stderr "HTTP 500 Internal Server Error from ${HTTP_URL}rawman"
+	within 2
+}
+
+@test "HTTP: a redirect loop -> exit 7, redirects are not followed" {
+	start_http_server raw redirect-loop
+	timed_run ami ping -t 2 --url "$HTTP_URL"
+	assert_failure 7
+	assert_stderr "HTTP 302 Found from ${HTTP_URL}rawman to ${HTTP_URL}rawman: ami does not follow redirects"
+	within 2
+}
+
+@test "HTTP: a wrong Content-Type (an HTML page) -> exit 7" {
+	start_http_server fake_ami_http.py --http-hostile html
+	timed_run ami ping -t 2 --url "$HTTP_URL"
+	assert_failure 7
+	assert_stderr "answered with Content-Type text/html, not text/plain"
+	within 2
+}
+
+@test "HTTP: a chunked body cut short -> exit 5" {
+	start_http_server raw truncated-chunked
+	timed_run ami ping -t 2 --url "$HTTP_URL"
+	assert_failure 5
+	assert_stderr "HTTP request to ${HTTP_URL}rawman failed: transfer closed with outstanding read data remaining"
+	within 2
+}
