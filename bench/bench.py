@@ -76,7 +76,7 @@ def run_once(ami, evsrc, maxrss, rssfile, fmt, n, env):
 
 
 def baseline_rss(ami, maxrss, rssfile, env):
-    subprocess.run([maxrss, rssfile, ami, "--version"], stdout=subprocess.DEVNULL, env=env,
+    subprocess.run([maxrss, rssfile, ami, "--list"], stdout=subprocess.DEVNULL, env=env,
                    check=True)
     return read_rss(rssfile)
 
@@ -98,7 +98,7 @@ def main():
            else "?"))
     print("event source: %s (bench/evsrc.c); median of %d runs; peak RSS = largest of the runs"
           % (evsrc, runs))
-    print("start-up alone (`ami --version`): peak RSS %.1f MiB (shared libraries)"
+    print("start-up alone (`ami --list`): peak RSS %.1f MiB (libcurl is loaded only for TLS and HTTP)"
           % (baseline_rss(ami, maxrss, rssfile, env) / 1024))
     print()
     print("%-6s %9s %8s %9s %12s %9s %6s" %
