@@ -741,6 +741,24 @@ static int open_session(struct tail *t)
 
 /* ---------- the loop ---------- */
 
+/* Filters and prints the parsed event in t->ev. GO_ON, RC_OK when a stop
+ * condition was met, or RC_IO. */
+static int take_one(struct tail *t)
+{
+	size_t len;
+	const char *name = event_name(&t->ev, &len);
+	int last = t->nuntils && until_hit(t, &t->ev, name, len);
+
+	if (!last && !wanted(t, &t->ev, name, len)) {
+		t->filtered++;
+		return GO_ON;
+	}
+	if (print_msg(t, &t->ev, 1) != RC_OK)
+		return RC_IO;
+	t->printed++;
+	return last || t->printed == t->count ? RC_OK : GO_ON;
+}
+
 /* Prints every event that has already arrived. GO_ON when none is left. */
 static int take_parsed(struct tail *t)
 {
@@ -752,19 +770,13 @@ static int take_parsed(struct tail *t)
 
 	while ((rc = ami_next_event(t->a, &t->ev, deadline)) == RC_OK) {
 		deadline = 0;
-		size_t len;
-		const char *name = event_name(&t->ev, &len);
-		int last = t->nuntils && until_hit(t, &t->ev, name, len);
-
-		if (!last && !wanted(t, &t->ev, name, len)) {
-			t->filtered++;
-		} else {
-			if (print_msg(t, &t->ev, 1) != RC_OK)
-				return RC_IO;
-			t->printed++;
-			if (last || t->printed == t->count)
-				return RC_OK;
-		}
+		int one = take_one(t);
+		if (one != GO_ON)
+			return one;
+		/* The parser is drained: let take_events try to move to direct
+		 * reading before the next read (a fast stream never pauses). */
+		if (t->passthrough && t->own && !t->direct && !ami_has_buffered(t->a))
+			return GO_ON;
 		if (interrupted)
 			return stop_rc();
 		if (out_buffered() > t->queue_cap) {
@@ -1110,15 +1122,62 @@ static int take_direct(struct tail *t)
 /* Direct reading starts at once with a real Asterisk (nothing comes before
  * our Events action); with a server that streams right after Login, when a
  * read happens to end on a message boundary (see at_message_start). */
+/* The first "\r\n\r\n" in buf (memmem is a GNU extension). */
+static const char *find_crlfcrlf(const char *buf, size_t n)
+{
+	const char *p = buf, *stop = buf + n;
+
+	while (stop - p >= 4 && (p = memchr(p, '\r', (size_t)(stop - p - 3))) != NULL) {
+		if (!memcmp(p, "\r\n\r\n", 4))
+			return p;
+		p++;
+	}
+	return NULL;
+}
+
+/* With a server that streams without pause, reads rarely end on a message
+ * boundary, so at_message_start() may never say yes. This peeks for the end
+ * of the message the parser is in, reads exactly up to it, and prints what
+ * that completed; the socket then starts a message. *at_boundary says so. */
+static int read_to_boundary(struct tail *t, int *at_boundary)
+{
+	char peek[16384];
+	ssize_t n;
+	const char *end;
+	int r, rc;
+
+	*at_boundary = 0;
+	if (!t->passthrough || !t->own || ami_has_buffered(t->a))
+		return GO_ON;
+	n = recv(ami_fd(t->a), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
+	/* A blank line at the very start could be the tail of a stray "\n\r\n"
+	 * (see msg.c), so only a later one is trusted as the end. */
+	if (n < 5 || !(end = find_crlfcrlf(peek + 1, (size_t)n - 1)))
+		return GO_ON;
+	if (ami_read_upto(t->a, (size_t)(end + 4 - peek)) != RC_OK)
+		return GO_ON;       /* the next normal read reports the problem */
+	while ((r = ami_parse_buffered(t->a, &t->ev)) > 0)
+		if (ami_msg_is_event(&t->ev) && (rc = take_one(t)) != GO_ON)
+			return rc;
+	if (r < 0) {
+		snprintf(t->cause, sizeof t->cause, "%s", ami_error(t->a));
+		return RC_PROTOCOL;
+	}
+	*at_boundary = !ami_has_buffered(t->a);
+	return GO_ON;
+}
+
 static int take_events(struct tail *t)
 {
-	int rc;
+	int rc, at_boundary = 0;
 
 	t->more_input = 0;
 	if (t->direct)
 		return take_direct(t);
 	rc = take_parsed(t);
-	if (rc == GO_ON && !t->more_input && at_message_start(t, 0)) {
+	if (rc == GO_ON && !t->more_input && !at_message_start(t, 0))
+		rc = read_to_boundary(t, &at_boundary);
+	if (rc == GO_ON && !t->more_input && at_message_start(t, at_boundary)) {
 		t->direct = 1;
 		t->rlen = 0;
 		log_debug("reading events directly from now on (after %lu events)",

@@ -80,11 +80,11 @@ static int64_t deadline_in(const struct ami *a)
 }
 
 /* Reads what the transport has into the parser, waiting until deadline. */
-static int fill(struct ami *a, int64_t deadline)
+static int fill_max(struct ami *a, int64_t deadline, size_t max)
 {
 	size_t room, got;
 	char *buf = ami_parser_space(a->p, &room);
-	int rc = a->t->ops->recv(a->t, buf, room, &got, deadline);
+	int rc = a->t->ops->recv(a->t, buf, room < max ? room : max, &got, deadline);
 
 	if (rc == RC_OK && got == 0) {
 		a->dead = 1;
@@ -103,6 +103,10 @@ static int fill(struct ami *a, int64_t deadline)
 		ami_parser_commit(a->p, got);
 	return rc;
 }
+
+static int fill(struct ami *a, int64_t deadline) { return fill_max(a, deadline, SIZE_MAX); }
+
+int ami_read_upto(struct ami *a, size_t max) { return fill_max(a, 0, max); }
 
 int ami_parse_buffered(struct ami *a, struct ami_msg *m)
 {

@@ -49,6 +49,9 @@ int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline);
 int ami_fd(const struct ami *a);
 int ami_has_buffered(const struct ami *a);
 int ami_read_available(struct ami *a);      /* RC_OK, RC_CONNECT on EOF/error */
+/* Like ami_read_available, but reads at most max bytes: lets a caller stop
+ * the parser's input exactly at a message boundary it found by peeking. */
+int ami_read_upto(struct ami *a, size_t max);
 /* Next message already in the buffer: 1 got one, 0 none, -1 protocol error. */
 int ami_parse_buffered(struct ami *a, struct ami_msg *m);
 
