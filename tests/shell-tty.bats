@@ -227,7 +227,7 @@ keys() {
 	keys C-c
 	type_text 'Action: Getvar'
 	keys Enter
-	wait_screen '^\.\.\. $'
+	wait_screen '^ *\.\.\. $'
 	type_text 'Variable: DROPPED'
 	keys C-c
 	type_text 'Getvar Variable=SENT'
@@ -244,7 +244,7 @@ keys() {
 	keys Enter
 	type_text 'Vari'
 	keys Tab
-	wait_screen '^\.\.\. Variable: $'
+	wait_screen '^ *\.\.\. Variable: $'
 	type_text 'RAW'
 	keys Enter Enter
 	wait_log '^RECV Getvar Variable=RAW '
