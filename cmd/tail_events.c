@@ -836,40 +836,14 @@ static void raw_reply(const struct tail *t, const char *m, size_t len)
 	ami_parser_free(p);
 }
 
-/* The parser's rule for the end of a header name: the first colon, but a
- * name with '(' runs to the matching ')' first, as in
- * "ChanVariable(IAX2/10.0.0.1:4569-1): x=y". len when there is no colon. */
-static size_t name_end(const char *s, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == ':')
-			return i;
-		if (s[i] != '(')
-			continue;
-		size_t depth = 0, j;
-		for (j = i; j < len; j++) {
-			depth += s[j] == '(';
-			depth -= s[j] == ')';
-			if (!depth)
-				break;
-		}
-		if (j == len) {     /* unbalanced: the first colon after all */
-			const char *c = memchr(s + i, ':', len - i);
-			return c ? (size_t)(c - s) : len;
-		}
-		i = j;
-	}
-	return len;
-}
-
 /* Adds the header line at m[pos, pos + len) (line end excluded) to the
  * view whose arena is m, by the parser's rules: "Name: value" split at
- * name_end() with one blank skipped, a line without a colon kept as a
+ * ami_header_name_end() with one blank skipped, a line without a colon kept as a
  * value with an empty name. -1: more headers than the parser allows. */
 static int view_add(struct ami_msg *v, const char *m, size_t pos, size_t len)
 {
 	struct ami_header *h;
-	size_t c = name_end(m + pos, len), vs = c + 1;
+	size_t c = ami_header_name_end(m + pos, len), vs = c + 1;
 
 	if (v->n == v->hcap) {
 		if (v->hcap >= ami_default_limits.max_headers)

@@ -486,7 +486,7 @@ const char *ami_parser_error(const struct ami_parser *p)
 /* The colon that ends the name. A name with '(' runs to the matching ')'
  * first: "ChanVariable(IAX2/10.0.0.1:4569-1): x=y". Returns len if none.
  * Eight bytes at a time: this loop is most of the cost of a header. */
-static size_t name_end(const char *s, size_t len)
+size_t ami_header_name_end(const char *s, size_t len)
 {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
 	size_t i = 0;
@@ -531,7 +531,7 @@ static size_t name_end(const char *s, size_t len)
  * "\0line\0" (empty name) for a line without a colon. */
 static int store_line(struct ami_msg *m, const char *s, size_t len)
 {
-	size_t c = name_end(s, len), v = c + 1;
+	size_t c = ami_header_name_end(s, len), v = c + 1;
 	char *a;
 	struct ami_header *h;
 
@@ -595,7 +595,7 @@ static int command_line(struct ami_parser *p, const char *s, size_t len, size_t 
 		size_t c;
 		if (len == 0)       /* some 11.x send a blank line after ActionID */
 			return count_line(p, raw, 0);
-		c = name_end(s, len);
+		c = ami_header_name_end(s, len);
 		if ((c == 9 && same_name(s, "Privilege", 9)) || (c == 8 && same_name(s, "ActionID", 8))) {
 			if (count_line(p, raw, 1) < 0)
 				return -1;

@@ -42,6 +42,12 @@ size_t ami_msg_count(const struct ami_msg *m, const char *name);
 int ami_msg_is_event(const struct ami_msg *m);     /* has Event: (checked before Response:) */
 void ami_msg_copy(struct ami_msg *dst, const struct ami_msg *src);
 
+/* Where the name of the header line s[0, len) ends: the first colon, but a
+ * name with '(' runs to the matching ')' first, as in
+ * "ChanVariable(IAX2/10.0.0.1:4569-1): x=y". len when there is no colon.
+ * The parser's rule, shared with readers that look at wire bytes in place. */
+size_t ami_header_name_end(const char *s, size_t len);
+
 /* Limits Asterisk puts on what it accepts (main/manager.c). */
 #define AMI_MAX_SEND_LINE 1024
 #define AMI_MAX_SEND_HEADERS 128
