@@ -21,22 +21,6 @@ void callfile_init(struct callfile *cf)
 	cf->always_delete = -1;
 }
 
-struct sbuf {
-	char *p;
-	size_t n, cap;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->n + n + 1 > b->cap) {
-		b->cap = (b->n + n + 1) * 2;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
 static int fail(char *err, size_t errsz, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -74,28 +58,28 @@ static int check_value(const char *label, const char *v, char *err, size_t errsz
 }
 
 /* Appends "Key: value\n", escaping ';' as "\;" (the reader's only escape). */
-static int add_line(struct sbuf *b, const char *key, const char *label, const char *v,
+static int add_line(struct strbuf *b, const char *key, const char *label, const char *v,
 		    char *err, size_t errsz)
 {
-	size_t start = b->n;
+	size_t start = b->len;
 
 	if (check_value(label, v, err, errsz) != 0)
 		return -1;
-	sb_add(b, key, strlen(key));
-	sb_add(b, ": ", 2);
+	strbuf_add(b, key, strlen(key));
+	strbuf_add(b, ": ", 2);
 	for (const char *s = v; *s; s++) {
 		if (*s == ';')
-			sb_add(b, "\\", 1);
-		sb_add(b, s, 1);
+			strbuf_add(b, "\\", 1);
+		strbuf_add(b, s, 1);
 	}
-	sb_add(b, "\n", 1);
-	if (b->n - start >= CALLFILE_LINE_MAX)
+	strbuf_add(b, "\n", 1);
+	if (b->len - start >= CALLFILE_LINE_MAX)
 		return fail(err, errsz, "%s is too long: its line would be %zu bytes and Asterisk "
-			    "skips lines of %d bytes or more", label, b->n - start, CALLFILE_LINE_MAX);
+			    "skips lines of %d bytes or more", label, b->len - start, CALLFILE_LINE_MAX);
 	return 0;
 }
 
-static int add_opt(struct sbuf *b, const char *key, const char *label, const char *v,
+static int add_opt(struct strbuf *b, const char *key, const char *label, const char *v,
 		   char *err, size_t errsz)
 {
 	if (!v || !*v)
@@ -103,7 +87,7 @@ static int add_opt(struct sbuf *b, const char *key, const char *label, const cha
 	return add_line(b, key, label, v, err, errsz);
 }
 
-static int add_num(struct sbuf *b, const char *key, const char *label, long v, long min,
+static int add_num(struct strbuf *b, const char *key, const char *label, long v, long min,
 		   char *err, size_t errsz)
 {
 	char num[32];
@@ -151,7 +135,7 @@ static int check_target(const struct callfile *cf, char *err, size_t errsz)
 	return 0;
 }
 
-static int add_target(struct sbuf *b, const struct callfile *cf, char *err, size_t errsz)
+static int add_target(struct strbuf *b, const struct callfile *cf, char *err, size_t errsz)
 {
 	if (cf->app) {
 		if (add_line(b, "Application", "--app", cf->app, err, errsz) != 0)
@@ -165,7 +149,7 @@ static int add_target(struct sbuf *b, const struct callfile *cf, char *err, size
 		       err, errsz);
 }
 
-static int add_vars(struct sbuf *b, const struct callfile *cf, char *err, size_t errsz)
+static int add_vars(struct strbuf *b, const struct callfile *cf, char *err, size_t errsz)
 {
 	for (size_t i = 0; i < cf->nvars; i++) {
 		const char *v = cf->vars[i], *eq = strchr(v, '=');
@@ -179,24 +163,24 @@ static int add_vars(struct sbuf *b, const struct callfile *cf, char *err, size_t
 	return 0;
 }
 
-static int add_flags(struct sbuf *b, const struct callfile *cf, char *err, size_t errsz)
+static int add_flags(struct strbuf *b, const struct callfile *cf, char *err, size_t errsz)
 {
 	if (add_opt(b, "Codecs", "--codecs", cf->codecs, err, errsz) != 0)
 		return -1;
 	if (cf->archive)
-		sb_add(b, "Archive: yes\n", 13);
+		strbuf_add(b, "Archive: yes\n", 13);
 	if (cf->always_delete == 1)
-		sb_add(b, "AlwaysDelete: yes\n", 18);
+		strbuf_add(b, "AlwaysDelete: yes\n", 18);
 	else if (cf->always_delete == 0)
-		sb_add(b, "AlwaysDelete: no\n", 17);
+		strbuf_add(b, "AlwaysDelete: no\n", 17);
 	if (cf->early_media)    /* the reader's spelling, not AMI's EarlyMedia */
-		sb_add(b, "early_media: yes\n", 17);
+		strbuf_add(b, "early_media: yes\n", 17);
 	return 0;
 }
 
 char *callfile_build(const struct callfile *cf, size_t *len, char *err, size_t errsz)
 {
-	struct sbuf b = { NULL, 0, 0 };
+	struct strbuf b = { NULL, 0, 0 };
 	int r;
 
 	if (check_channel(cf->channel, err, errsz) != 0 || check_target(cf, err, errsz) != 0)
@@ -222,7 +206,7 @@ char *callfile_build(const struct callfile *cf, size_t *len, char *err, size_t e
 		free(b.p);
 		return NULL;
 	}
-	*len = b.n;
+	*len = b.len;
 	return b.p;
 }
 

@@ -51,11 +51,6 @@
 #define MAX_REPLAY 64
 #define MAX_POST 40960              /* Asterisk's http.c answers 413 past this */
 
-struct buf {
-	char *p;
-	size_t len, cap;
-};
-
 struct http {
 	struct transport t;
 	CURL *curl;
@@ -74,14 +69,14 @@ struct http {
 	char login_cookie[80];      /* ... of the session we logged in */
 	int max_age;                /* the cookie's Max-Age (= httptimeout); 0 unknown */
 	/* The action waiting to be POSTed. */
-	struct buf form;
+	struct strbuf form;
 	char action[40];            /* its Action, lower case */
 	char *form_events;          /* the Events/EventMask it carries, if any */
 	/* AMI text not yet returned by recv. */
-	struct buf in;
+	struct strbuf in;
 	size_t in_off;
 	/* The response being received. */
-	struct buf body;
+	struct strbuf body;
 	long status;
 	char reason[80], location[200];
 	unsigned long seq;
@@ -91,66 +86,42 @@ struct http {
 
 /* ---------- buffers and forms ---------- */
 
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 1024;
-		while (b->len + n + 1 > ncap)
-			ncap *= 2;
-		b->p = xrealloc(b->p, ncap);
-		b->cap = ncap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s) { buf_add(b, s, strlen(s)); }
-
 /* Forms may hold the secret: zero them before reuse or free. */
-static void buf_wipe(struct buf *b)
+static void buf_wipe(struct strbuf *b)
 {
 	if (b->p)
 		secret_wipe(b->p, b->cap);
 	b->len = 0;
 }
 
-static void buf_free(struct buf *b)
-{
-	buf_wipe(b);
-	free(b->p);
-	b->p = NULL;
-	b->cap = 0;
-}
-
 /* application/x-www-form-urlencoded: unreserved bytes as they are, the
  * rest as %XX (CR, LF and NUL included, so nothing can break the body). */
-static void put_escaped(struct buf *b, const char *s, size_t n)
+static void put_escaped(struct strbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-			buf_add(b, (const char *)&c, 1);
+			strbuf_add(b, (const char *)&c, 1);
 		} else {
 			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
-			buf_add(b, e, 3);
+			strbuf_add(b, e, 3);
 		}
 	}
 }
 
-static void form_add(struct buf *f, const char *name, size_t nlen, const char *value,
+static void form_add(struct strbuf *f, const char *name, size_t nlen, const char *value,
 		     size_t vlen)
 {
 	if (f->len)
-		buf_add(f, "&", 1);
+		strbuf_add(f, "&", 1);
 	put_escaped(f, name, nlen);
-	buf_add(f, "=", 1);
+	strbuf_add(f, "=", 1);
 	put_escaped(f, value, vlen);
 }
 
-static void form_set(struct buf *f, const char *name, const char *value)
+static void form_set(struct strbuf *f, const char *name, const char *value)
 {
 	form_add(f, name, strlen(name), value, strlen(value));
 }
@@ -169,7 +140,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *arg)
 
 	if (h->body.len + len > MAX_BODY)
 		return 0;               /* CURLE_WRITE_ERROR */
-	buf_add(&h->body, p, len);
+	strbuf_add(&h->body, p, len);
 	return len;
 }
 
@@ -364,7 +335,7 @@ static int check_type(struct http *h)
 
 /* The answer as AMI text (decoded from XML for mxml) ending in exactly one
  * blank line, so that the session's parser never waits for more. */
-static int body_text(struct http *h, struct buf *text)
+static int body_text(struct http *h, struct strbuf *text)
 {
 	size_t n;
 
@@ -377,10 +348,10 @@ static int body_text(struct http *h, struct buf *text)
 				 h->url, err);
 			return RC_PROTOCOL;
 		}
-		buf_add(text, out, n);
+		strbuf_add(text, out, n);
 		free(out);
 	} else if (h->body.len) {
-		buf_add(text, h->body.p, h->body.len);
+		strbuf_add(text, h->body.p, h->body.len);
 	}
 	n = text->len;
 	while (n && (text->p[n - 1] == '\r' || text->p[n - 1] == '\n'))
@@ -390,12 +361,12 @@ static int body_text(struct http *h, struct buf *text)
 		return RC_PROTOCOL;
 	}
 	text->len = n;
-	buf_add(text, "\r\n\r\n", 4);
+	strbuf_add(text, "\r\n\r\n", 4);
 	return RC_OK;
 }
 
 /* One POST of form; timeout_ms 0 = no limit. */
-static int post(struct http *h, const struct buf *form, long timeout_ms, struct buf *text)
+static int post(struct http *h, const struct strbuf *form, long timeout_ms, struct strbuf *text)
 {
 	CURLcode cc;
 	int rc;
@@ -419,7 +390,7 @@ static int post(struct http *h, const struct buf *form, long timeout_ms, struct 
 }
 
 /* The first message of an answer: 1, or 0 when there is none. */
-static int first_msg(const struct buf *text, struct ami_msg *m)
+static int first_msg(const struct strbuf *text, struct ami_msg *m)
 {
 	struct ami_parser *p = ami_parser_new(NULL, 0);
 	int r = ami_parser_feed(p, text->p, text->len) == 0 ? ami_parser_next(p, m) : -1;
@@ -445,7 +416,7 @@ static int is_session_action(const char *action)
 /* A logged-in session came back as a new one (another cookie) that
  * refuses the action: it expired on the server. The cookie check keeps a
  * real "Permission denied" (a user without the right) from looping. */
-static int session_lost(struct http *h, const char *action, const struct buf *text)
+static int session_lost(struct http *h, const char *action, const struct strbuf *text)
 {
 	struct ami_msg m;
 	int lost = 0;
@@ -464,7 +435,7 @@ static int session_lost(struct http *h, const char *action, const struct buf *te
 
 static int challenge_key(struct http *h, long ms, char key[33])
 {
-	struct buf form = { 0 }, text = { 0 };
+	struct strbuf form = { 0 }, text = { 0 };
 	struct ami_msg m;
 	char id[64];
 	int rc;
@@ -490,29 +461,29 @@ static int challenge_key(struct http *h, long ms, char key[33])
 		}
 	}
 	ami_msg_free(&m);
-	buf_free(&form);
-	buf_free(&text);
+	strbuf_free(&form);
+	strbuf_free(&text);
 	return rc;
 }
 
 /* Filters are per session: a new login must set them again. */
 static void replay_filters(struct http *h, long ms)
 {
-	struct buf form = { 0 }, text = { 0 };
+	struct strbuf form = { 0 }, text = { 0 };
 
 	for (size_t i = 0; i < h->nreplay; i++) {
 		form.len = 0;
-		buf_str(&form, h->replay[i]);
+		strbuf_adds(&form, h->replay[i]);
 		if (post(h, &form, ms, &text) != RC_OK)
 			log_warn("could not set a Filter again after logging in: %s", h->t.err);
 	}
-	buf_free(&form);
-	buf_free(&text);
+	strbuf_free(&form);
+	strbuf_free(&text);
 }
 
 static int relogin(struct http *h, long ms)
 {
-	struct buf form = { 0 }, text = { 0 };
+	struct strbuf form = { 0 }, text = { 0 };
 	struct ami_msg m;
 	char id[64], key[33];
 	int rc;
@@ -533,7 +504,7 @@ static int relogin(struct http *h, long ms)
 	}
 	form_set(&form, "Events", h->events ? h->events : "off");
 	rc = post(h, &form, ms, &text);
-	buf_free(&form);
+	strbuf_free(&form);
 	ami_msg_init(&m);
 	if (rc == RC_OK && !(first_msg(&text, &m) && reply_is(&m, "Success"))) {
 		const char *msg = ami_msg_get(&m, "Message");
@@ -542,7 +513,7 @@ static int relogin(struct http *h, long ms)
 		rc = RC_AUTH;
 	}
 	ami_msg_free(&m);
-	buf_free(&text);
+	strbuf_free(&text);
 	if (rc != RC_OK)
 		return rc;
 	h->logged_in = 1;
@@ -553,8 +524,8 @@ static int relogin(struct http *h, long ms)
 
 /* POSTs form; a logged-in cookie session that expired is logged in again
  * and the form sent once more. */
-static int request(struct http *h, const struct buf *form, const char *action, long ms,
-		   struct buf *text)
+static int request(struct http *h, const struct strbuf *form, const char *action, long ms,
+		   struct strbuf *text)
 {
 	int rc = post(h, form, ms, text);
 
@@ -589,7 +560,7 @@ static void replace(char **field, const char *v)
 }
 
 /* What the answer to the action just made tells about the session. */
-static void note_answer(struct http *h, const struct buf *text)
+static void note_answer(struct http *h, const struct strbuf *text)
 {
 	struct ami_msg m;
 	int ok;
@@ -614,7 +585,7 @@ static void note_answer(struct http *h, const struct buf *text)
 /* POSTs the action sent last and keeps its answer for recv. */
 static int run_pending(struct http *h, int64_t deadline)
 {
-	struct buf text = { 0 };
+	struct strbuf text = { 0 };
 	long ms;
 	int rc = request_ms(h, deadline, &ms);
 
@@ -622,7 +593,7 @@ static int run_pending(struct http *h, int64_t deadline)
 		rc = request(h, &h->form, h->action, ms, &text);
 	if (rc == RC_OK) {
 		note_answer(h, &text);
-		buf_add(&h->in, text.p, text.len);
+		strbuf_add(&h->in, text.p, text.len);
 	}
 	buf_wipe(&h->form);
 	replace(&h->form_events, NULL);
@@ -632,22 +603,22 @@ static int run_pending(struct http *h, int64_t deadline)
 
 /* ---------- events: WaitEvent long-polls ---------- */
 
-static void put_msg(struct buf *b, const struct ami_msg *m)
+static void put_msg(struct strbuf *b, const struct ami_msg *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->h[i].name_len) {
-			buf_add(b, ami_name(m, i), m->h[i].name_len);
-			buf_add(b, ": ", 2);
+			strbuf_add(b, ami_name(m, i), m->h[i].name_len);
+			strbuf_add(b, ": ", 2);
 		}
-		buf_add(b, ami_value(m, i), m->h[i].value_len);
-		buf_add(b, "\r\n", 2);
+		strbuf_add(b, ami_value(m, i), m->h[i].value_len);
+		strbuf_add(b, "\r\n", 2);
 	}
-	buf_add(b, "\r\n", 2);
+	strbuf_add(b, "\r\n", 2);
 }
 
 /* Keeps the events of a WaitEvent answer for recv, without its Response
  * and the closing WaitEventComplete: callers only see real events. */
-static int keep_events(struct http *h, const struct buf *text)
+static int keep_events(struct http *h, const struct strbuf *text)
 {
 	struct ami_parser *p = ami_parser_new(NULL, 0);
 	struct ami_msg m;
@@ -704,7 +675,7 @@ static int wait_secs(const struct http *h, int left_ms)
 
 static int poll_once(struct http *h, int secs)
 {
-	struct buf form = { 0 }, text = { 0 };
+	struct strbuf form = { 0 }, text = { 0 };
 	char id[64], num[16];
 	int rc;
 
@@ -717,8 +688,8 @@ static int poll_once(struct http *h, int secs)
 	rc = request(h, &form, "waitevent", secs * 1000L + WAIT_SLACK_MS, &text);
 	if (rc == RC_OK)
 		rc = keep_events(h, &text);
-	buf_free(&form);
-	buf_free(&text);
+	strbuf_free(&form);
+	strbuf_free(&text);
 	return rc;
 }
 
@@ -862,9 +833,9 @@ static void http_close(struct transport *t)
 	free(h->form_events);
 	for (size_t i = 0; i < h->nreplay; i++)
 		free(h->replay[i]);
-	buf_free(&h->form);
-	buf_free(&h->in);
-	buf_free(&h->body);
+	strbuf_free(&h->form);
+	strbuf_free(&h->in);
+	strbuf_free(&h->body);
 	free(h);
 }
 
@@ -882,12 +853,12 @@ static char *endpoint(const struct profile *p)
 	};
 	const char *u = p->url, *host = strstr(u, "://");
 	size_t n = strcspn(u, "?#");
-	struct buf b = { 0 };
+	struct strbuf b = { 0 };
 
-	buf_add(&b, u, n);
+	strbuf_add(&b, u, n);
 	host = host ? host + 3 : u;
 	if (!memchr(host, '/', n - (size_t)(host - u)))
-		buf_add(&b, "/", 1);
+		strbuf_add(&b, "/", 1);
 	if (b.p[b.len - 1] != '/') {
 		char *slash = strrchr(b.p, '/');
 		int drop = 0;
@@ -896,11 +867,11 @@ static char *endpoint(const struct profile *p)
 		if (drop)
 			b.len = (size_t)(slash - b.p) + 1, b.p[b.len] = '\0';
 		else
-			buf_add(&b, "/", 1);
+			strbuf_add(&b, "/", 1);
 	}
 	if (p->http_auth == HTTP_AUTH_DIGEST)
-		buf_add(&b, "a", 1);
-	buf_str(&b, p->http_encoding == HTTP_ENC_MXML ? "mxml" : "rawman");
+		strbuf_add(&b, "a", 1);
+	strbuf_adds(&b, p->http_encoding == HTTP_ENC_MXML ? "mxml" : "rawman");
 	return b.p;
 }
 

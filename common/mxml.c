@@ -119,27 +119,6 @@ size_t mxml_header_name(const char *attr, size_t len, char *name, size_t cap)
 
 /* ---------- output ---------- */
 
-struct obuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void put(struct obuf *o, const char *s, size_t n)
-{
-	if (o->len + n + 1 > o->cap) {
-		size_t ncap = o->cap ? o->cap : 1024;
-		while (o->len + n + 1 > ncap)
-			ncap *= 2;
-		o->p = xrealloc(o->p, ncap);
-		o->cap = ncap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-static void put_str(struct obuf *o, const char *s) { put(o, s, strlen(s)); }
-
 /* ---------- values ---------- */
 
 static size_t utf8_encode(unsigned long cp, char *out)
@@ -198,7 +177,7 @@ static unsigned long char_ref(const char *s, size_t n)
 
 /* Decodes one entity at s ("&...;" within n bytes). Returns the bytes
  * consumed (0: not an entity, copy the '&' as it is). */
-static size_t entity(const char *s, size_t n, struct obuf *o)
+static size_t entity(const char *s, size_t n, struct strbuf *o)
 {
 	static const struct { const char *name; char c; } named[] = {
 		{ "lt", '<' }, { "gt", '>' }, { "amp", '&' }, { "quot", '"' }, { "apos", '\'' },
@@ -211,7 +190,7 @@ static size_t entity(const char *s, size_t n, struct obuf *o)
 	len = (size_t)(semi - s) - 1;       /* between '&' and ';' */
 	for (size_t i = 0; i < ARRAY_LEN(named); i++) {
 		if (strlen(named[i].name) == len && !memcmp(s + 1, named[i].name, len)) {
-			put(o, &named[i].c, 1);
+			strbuf_add(o, &named[i].c, 1);
 			return len + 2;
 		}
 	}
@@ -219,7 +198,7 @@ static size_t entity(const char *s, size_t n, struct obuf *o)
 		unsigned long cp = char_ref(s + 1, len);
 		char u[4];
 		if (cp) {
-			put(o, u, utf8_encode(cp, u));
+			strbuf_add(o, u, utf8_encode(cp, u));
 			return len + 2;
 		}
 	}
@@ -227,19 +206,19 @@ static size_t entity(const char *s, size_t n, struct obuf *o)
 }
 
 /* The attribute value with entities decoded. */
-static void decode_value(const char *s, size_t n, struct obuf *o)
+static void decode_value(const char *s, size_t n, struct strbuf *o)
 {
 	o->len = 0;
-	put(o, "", 0);
+	strbuf_add(o, "", 0);
 	for (size_t i = 0; i < n;) {
 		const char *amp = memchr(s + i, '&', n - i);
 		size_t plain = amp ? (size_t)(amp - (s + i)) : n - i;
-		put(o, s + i, plain);
+		strbuf_add(o, s + i, plain);
 		i += plain;
 		if (i < n) {
 			size_t used = entity(s + i, n - i, o);
 			if (!used) {
-				put(o, "&", 1);
+				strbuf_add(o, "&", 1);
 				used = 1;
 			}
 			i += used;
@@ -249,18 +228,18 @@ static void decode_value(const char *s, size_t n, struct obuf *o)
 
 /* CR, LF and NUL cannot be inside an AMI line: a value carrying one from
  * the XML gets a space instead, so it cannot end a line or a message. */
-static void put_line_text(struct obuf *o, const char *s, size_t n)
+static void put_line_text(struct strbuf *o, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i] == '\r' || s[i] == '\n' || s[i] == '\0' ? ' ' : s[i];
-		put(o, &c, 1);
+		strbuf_add(o, &c, 1);
 	}
 }
 
 /* Opaque data (lines of a message that had no "Name:") comes back as the
  * lines it was, one per '\n'; empty ones are dropped, as an empty line
  * would end the message. */
-static void put_opaque(struct obuf *o, const char *s, size_t n)
+static void put_opaque(struct strbuf *o, const char *s, size_t n)
 {
 	size_t start = 0;
 
@@ -272,7 +251,7 @@ static void put_opaque(struct obuf *o, const char *s, size_t n)
 			len--;
 		if (len) {
 			put_line_text(o, s + start, len);
-			put(o, "\r\n", 2);
+			strbuf_add(o, "\r\n", 2);
 		}
 		start = i + 1;
 	}
@@ -285,7 +264,7 @@ struct scan {
 	size_t n, pos;
 	char *err;
 	size_t errlen;
-	struct obuf val;            /* scratch for decoded values */
+	struct strbuf val;            /* scratch for decoded values */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -369,7 +348,7 @@ static int scan_attr(struct scan *sc, size_t *nlen, const char **vs, size_t *vn)
 }
 
 /* Writes one attribute as an AMI header line (or opaque lines). */
-static void put_attr(struct scan *sc, struct obuf *o, const char *name, size_t nlen,
+static void put_attr(struct scan *sc, struct strbuf *o, const char *name, size_t nlen,
 		     const char *vs, size_t vn)
 {
 	char hname[MAX_NAME + 1];
@@ -380,10 +359,10 @@ static void put_attr(struct scan *sc, struct obuf *o, const char *name, size_t n
 		put_opaque(o, sc->val.p, sc->val.len);
 		return;
 	}
-	put_str(o, hname);
-	put(o, ": ", 2);
+	strbuf_adds(o, hname);
+	strbuf_add(o, ": ", 2);
 	put_line_text(o, sc->val.p, sc->val.len);
-	put(o, "\r\n", 2);
+	strbuf_add(o, "\r\n", 2);
 }
 
 static int is_container(const char *name, size_t n)
@@ -394,7 +373,7 @@ static int is_container(const char *name, size_t n)
 
 /* A start tag (sc->pos just after '<'). Elements other than the
  * <ajax-response> and <response> wrappers are messages. */
-static int scan_element(struct scan *sc, struct obuf *o)
+static int scan_element(struct scan *sc, struct strbuf *o)
 {
 	const char *name = sc->s + sc->pos;
 	size_t nlen = scan_name(sc), before = o->len;
@@ -421,11 +400,11 @@ static int scan_element(struct scan *sc, struct obuf *o)
 	}
 	sc->pos += sc->s[sc->pos] == '/' ? 2 : 1;
 	if (message && o->len > before)
-		put(o, "\r\n", 2);
+		strbuf_add(o, "\r\n", 2);
 	return 0;
 }
 
-static int scan_markup(struct scan *sc, struct obuf *o)
+static int scan_markup(struct scan *sc, struct strbuf *o)
 {
 	const char *p = sc->s + sc->pos;
 	size_t left = sc->n - sc->pos;
@@ -450,7 +429,7 @@ int mxml_decode(const char *xml, size_t len, char **out, size_t *outlen, char *e
 		size_t errlen)
 {
 	struct scan sc = { .s = xml, .n = len, .err = err, .errlen = errlen };
-	struct obuf o = { 0 };
+	struct strbuf o = { 0 };
 	int rc = 0;
 
 	*out = NULL;
@@ -470,7 +449,7 @@ int mxml_decode(const char *xml, size_t len, char **out, size_t *outlen, char *e
 		free(o.p);
 		return -1;
 	}
-	put(&o, "", 0);             /* a NUL-terminated buffer even when empty */
+	strbuf_add(&o, "", 0);             /* a NUL-terminated buffer even when empty */
 	*out = o.p;
 	*outlen = o.len;
 	return 0;

@@ -188,6 +188,31 @@ void secret_free(char *s)
 	free(s);
 }
 
+void strbuf_add(struct strbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = b->cap ? b->cap : 1024;
+		while (b->len + n + 1 > ncap)
+			ncap *= 2;
+		b->p = xrealloc(b->p, ncap);
+		b->cap = ncap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void strbuf_adds(struct strbuf *b, const char *s) { strbuf_add(b, s, strlen(s)); }
+
+void strbuf_free(struct strbuf *b)
+{
+	if (b->p)
+		secret_wipe(b->p, b->cap);
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
 const char *bad_char_name(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -56,6 +56,16 @@ void secret_wipe(void *p, size_t n);
  * reach the wire with one, or it could smuggle headers or whole actions. */
 const char *bad_char_name(const char *s, size_t len);
 
+/* A growable byte string, always NUL-terminated (p is NULL while empty). */
+struct strbuf {
+	char *p;
+	size_t len, cap;
+};
+void strbuf_add(struct strbuf *b, const char *s, size_t n);
+void strbuf_adds(struct strbuf *b, const char *s);
+/* Zeroes the whole allocation (it may have held a secret) and frees it. */
+void strbuf_free(struct strbuf *b);
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #endif
