@@ -644,30 +644,41 @@ static int report_refused(const struct call *c)
 	return RC_ACTION;
 }
 
-/* Reads until the call is where --wait wants it. Prints the answer as soon
- * as it is known, so a --wait=hangup caller sees it while the call lasts. */
+/* Notes a message that belongs to the call; raw output shows each. */
+static int take(struct call *c, const struct ami_msg *m, int sync)
+{
+	if (track(c, m, sync) && out_get_format() == OUT_RAW) {
+		out_msg(m);
+		return out_flush();
+	}
+	return RC_OK;
+}
+
+/* Waits for the response (events are queued by the session meanwhile),
+ * then takes events until the call is where --wait wants it. Prints the
+ * answer as soon as it is known, so a --wait=hangup caller sees it while
+ * the call lasts. */
 static int follow(struct ami *a, struct call *c, const struct orig_opts *o, int timeout_ms,
 		  int64_t start)
 {
 	struct ami_msg m;
-	int rc = RC_OK, was_known = 0;
+	int rc, was_known = 0;
 
 	ami_msg_init(&m);
-	while (!call_done(c, o->wait)) {
-		rc = ami_read_msg(a, &m, deadline_for(c, o, a, timeout_ms, start));
-		if (rc == RC_TIMEOUT) {
-			rc = timed_out(c, start);
+	rc = ami_await_response(a, c->id, "Originate", &m,
+				deadline_for(c, o, a, timeout_ms, start));
+	if (rc == RC_OK || rc == RC_ACTION) {   /* a refusal is an answer too */
+		note_response(c, &m, o->sync);
+		rc = RC_OK;
+		if (out_get_format() == OUT_RAW && (out_msg(&m) != RC_OK || out_flush() != RC_OK))
+			rc = RC_IO;
+	}
+	while (rc == RC_OK && !call_done(c, o->wait)) {
+		rc = ami_next_event(a, &m, deadline_for(c, o, a, timeout_ms, start));
+		if (rc != RC_OK)
 			break;
-		}
-		if (rc != RC_OK) {
-			log_error("%s", ami_error(a));
+		if ((rc = take(c, &m, o->sync)) != RC_OK)
 			break;
-		}
-		if (track(c, &m, o->sync) && out_get_format() == OUT_RAW) {
-			out_msg(&m);
-			if ((rc = out_flush()) != RC_OK)
-				break;
-		}
 		if (c->outcome_known && !was_known && c->answered && o->wait == WAIT_HANGUP) {
 			print_answered(c);
 			if ((rc = out_flush()) != RC_OK)
@@ -675,6 +686,10 @@ static int follow(struct ami *a, struct call *c, const struct orig_opts *o, int 
 		}
 		was_known = c->outcome_known;
 	}
+	if (rc == RC_TIMEOUT)
+		rc = timed_out(c, start);
+	else if (rc != RC_OK && rc != RC_IO)
+		log_error("%s", ami_error(a));
 	ami_msg_free(&m);
 	return rc;
 }

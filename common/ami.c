@@ -227,8 +227,8 @@ static int is_response_to(const struct ami_msg *m, const char *id)
 }
 
 /* Waits for the response to action id; queues events seen meanwhile. */
-static int await_response(struct ami *a, const char *id, const char *action,
-			  struct ami_msg *reply, int64_t deadline)
+int ami_await_response(struct ami *a, const char *id, const char *action,
+		       struct ami_msg *reply, int64_t deadline)
 {
 	int64_t start = now_ms();
 
@@ -272,7 +272,7 @@ int ami_action_until(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
 	int rc = ami_send(a, act, id);
 	if (rc != RC_OK)
 		return rc;
-	return await_response(a, id, action, reply, deadline);
+	return ami_await_response(a, id, action, reply, deadline);
 }
 
 static int list_started(const struct ami_msg *reply)
@@ -310,7 +310,7 @@ int ami_action_list(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
 	snprintf(action, sizeof action, "%s", name ? name : "the action");
 	if ((rc = ami_send(a, act, id)) != RC_OK)
 		return rc;
-	rc = await_response(a, id, action, reply, deadline_in(a));
+	rc = ami_await_response(a, id, action, reply, deadline_in(a));
 	if (rc == RC_OK || rc == RC_ACTION) {
 		int out_rc = each(reply, arg);
 		if (out_rc != RC_OK)

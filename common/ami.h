@@ -24,6 +24,11 @@ int ami_send(struct ami *a, struct ami_msg *act, char *id);
  * meanwhile are queued for ami_next_event. RC_ACTION on Response: Error
  * (reply still filled in). */
 int ami_action(struct ami *a, struct ami_msg *act, struct ami_msg *reply);
+/* The second half of ami_action, for a caller that sent with ami_send and
+ * kept the ActionID: waits until deadline for that response, queueing the
+ * events seen meanwhile. action names it in the error text. */
+int ami_await_response(struct ami *a, const char *id, const char *action,
+		       struct ami_msg *reply, int64_t deadline);
 /* Like ami_action with an explicit deadline (now_ms() based, -1 = none), for
  * actions Asterisk answers late, such as a synchronous Originate. */
 int ami_action_until(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
