@@ -242,9 +242,12 @@ keys() {
 	tty_start
 	type_text 'Action: Getvar'
 	keys Enter
+	# Keys typed before readline draws the "..." prompt are echoed by the
+	# terminal and mess up the line (slow under valgrind): wait for it.
+	wait_screen '^ *\.\.\. $'
 	type_text 'Vari'
 	keys Tab
-	wait_screen '^ *\.\.\. Variable: $'
+	wait_screen '\.\.\. Variable: $'
 	type_text 'RAW'
 	keys Enter Enter
 	wait_log '^RECV Getvar Variable=RAW '
