@@ -795,9 +795,11 @@ static int take_parsed(struct tail *t)
  * On plain TCP, without --match or a keyed --until (and for json without
  * --timestamp, which adds a header), events need no parsed copy: each
  * message is found by its blank line, its Event: line gives the name; raw
- * output is its bytes as received, text and json read its headers in place
- * through a view (an ami_msg whose arena is the read buffer). That is
- * several times cheaper than parsing into a message and writing it back. */
+ * output is its bytes as received, json is made from them in one pass
+ * (out_json_wire), text reads its headers in place through a view (an
+ * ami_msg whose arena is the read buffer), as does json for a message the
+ * one pass leaves to the parser's rules. That is several times cheaper
+ * than parsing into a message and writing it back. */
 
 #define RBUF_START (128 * 1024)
 #define RBUF_MAX (16u << 20)        /* the parser's message limit */
@@ -984,6 +986,26 @@ static long next_raw(struct tail *t, const char *b, size_t n, size_t *start, siz
 	return (long)blank_line_after(b, n, eol, body);
 }
 
+/* The headers of the message m[0, len) into t->view (-1: too many). */
+static int view_of(struct tail *t, const char *m, size_t len)
+{
+	size_t start, body, nlen;
+	const char *name;
+
+	return next_message(t, m, len, 1, &start, &body, &name, &nlen) < 0 ? -1 : 0;
+}
+
+static int too_many_headers(struct tail *t)
+{
+	snprintf(t->cause, sizeof t->cause, "protocol error: more than %zu headers in one message",
+		 ami_default_limits.max_headers);
+	return RC_PROTOCOL;
+}
+
+/* One complete message: m[0, body) its header lines, m[body, len) its
+ * blank line; name is its Event: value (NULL: none). Text output comes with
+ * t->view filled; json is written from the bytes, or through the view when
+ * out_json_wire declines. */
 static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
 		      const char *name, size_t nlen)
 {
@@ -1000,7 +1022,12 @@ static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
 		t->filtered++;
 		return GO_ON;
 	}
-	if (out_get_format() != OUT_RAW) {
+	if (out_get_format() == OUT_JSON &&
+	    (rc = out_json_wire(m, body, t->rbuf + t->rcap)) != OUT_DECLINED) {
+		/* written in one pass */
+	} else if (out_get_format() != OUT_RAW) {
+		if (out_get_format() == OUT_JSON && view_of(t, m, len) < 0)
+			return too_many_headers(t);
 		t->view.arena = (char *)m;
 		t->view.used = body;
 		t->view.cap = t->rcap - (size_t)(m - t->rbuf);     /* the formatters read ahead */
@@ -1028,7 +1055,7 @@ static int direct_messages(struct tail *t)
 {
 	size_t pos = 0, start, body, nlen = 0;
 	const char *name;
-	int rc = GO_ON, view = out_get_format() != OUT_RAW;
+	int rc = GO_ON, view = out_get_format() == OUT_TEXT;
 	long end;
 
 	while (rc == GO_ON &&
@@ -1036,10 +1063,7 @@ static int direct_messages(struct tail *t)
 					  &nlen)
 			   : next_raw(t, t->rbuf + pos, t->rlen - pos, &start, &body, &name, &nlen)) != 0) {
 		if (end < 0) {
-			snprintf(t->cause, sizeof t->cause,
-				 "protocol error: more than %zu headers in one message",
-				 ami_default_limits.max_headers);
-			rc = RC_PROTOCOL;
+			rc = too_many_headers(t);
 			break;
 		}
 		rc = direct_one(t, t->rbuf + pos + start, body - start, (size_t)end - start, name, nlen);

@@ -784,29 +784,44 @@ static int same_name(const struct ami_msg *m, size_t a, size_t b)
 
 static int out_json_big(const struct ami_msg *m);
 
-/* Whether two headers share a name (any case). Headers go into a small
- * hash table keyed by length and three letters, so a typical event costs a
- * few loads per header; only a key clash compares whole names. */
+/* Repeated names (any case) are found with a small hash table keyed by
+ * length and three letters, so a typical event costs a few loads per
+ * header; only a key clash compares whole names. slot[] holds header
+ * indexes into names/lens (0xff: free). Returns 1 when name i was seen. */
+#define REPEAT_MAX 64
+static int seen_before(unsigned char slot[128], const char *const *names, const size_t *lens,
+		       size_t i)
+{
+	const unsigned char *s = (const unsigned char *)names[i];
+	size_t len = lens[i];
+	unsigned key = len ? (unsigned)(len * 31 + lower(s[0]) * 7 + lower(s[len / 2]) * 3 +
+					lower(s[len - 1])) : 0;
+
+	for (unsigned k = key & 127;; k = (k + 1) & 127) {
+		if (slot[k] == 0xff) {
+			slot[k] = (unsigned char)i;
+			return 0;
+		}
+		if (lens[slot[k]] == len && strncasecmp(names[slot[k]], names[i], len) == 0)
+			return 1;
+	}
+}
+
+/* Whether two headers share a name (any case). */
 static int has_repeats(const struct ami_msg *m)
 {
+	const char *names[REPEAT_MAX];
+	size_t lens[REPEAT_MAX];
 	unsigned char slot[128];
 
-	if (m->n > 64)
+	if (m->n > REPEAT_MAX)
 		return 1;   /* rare: let the exact quadratic path decide */
 	memset(slot, 0xff, sizeof slot);
 	for (size_t i = 0; i < m->n; i++) {
-		const unsigned char *s = (const unsigned char *)ami_name(m, i);
-		size_t len = m->h[i].name_len;
-		unsigned key = len ? (unsigned)(len * 31 + lower(s[0]) * 7 + lower(s[len / 2]) * 3 +
-						lower(s[len - 1])) : 0;
-		for (unsigned k = key & 127;; k = (k + 1) & 127) {
-			if (slot[k] == 0xff) {
-				slot[k] = (unsigned char)i;
-				break;
-			}
-			if (same_name(m, slot[k], i))
-				return 1;
-		}
+		names[i] = ami_name(m, i);
+		lens[i] = m->h[i].name_len;
+		if (seen_before(slot, names, lens, i))
+			return 1;
 	}
 	return 0;
 }
@@ -882,6 +897,121 @@ static int out_json_big(const struct ami_msg *m)
 static int out_json(const struct ami_msg *m)
 {
 	return has_repeats(m) ? out_json_big(m) : out_json_flat(m);
+}
+
+/* ---------- JSON straight from the wire ----------
+ * out_json_wire makes the same line as parsing the message and out_msg
+ * would, in one pass over the bytes as received: each 16-byte step both
+ * copies and looks for the end of the name, the end of the line and what
+ * needs escaping. Whatever is unusual is left to the parser (declined). */
+
+#if defined(__SSE2__)
+/* Bytes of v a JSON string cannot hold as they are: below 0x20 or from 0x80
+ * (below 0x20 as signed bytes), '"', '\\' and DEL; in a name (stop set)
+ * also ':' and '('. */
+static inline unsigned special_mask(__m128i v, int name)
+{
+	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+					  _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
+	if (name)
+		bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+						     _mm_cmpeq_epi8(v, _mm_set1_epi8('('))));
+	return (unsigned)_mm_movemask_epi8(bad);
+}
+#endif
+
+static inline int is_special(unsigned char c, int name)
+{
+	return c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || (name && (c == ':' || c == '('));
+}
+
+/* Copies m[*pos...] to *o up to the first byte that is special (see
+ * special_mask), which it leaves at m[*pos]; one exists before lim, since
+ * every line ends with '\n'. */
+static inline void copy_plain(char **o, const char *m, size_t *pos, const char *lim, int name)
+{
+	size_t p = *pos;
+	char *out = *o;
+
+#if defined(__SSE2__)
+	while (m + p + 16 <= lim) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(m + p));
+		unsigned mask = special_mask(v, name);
+		_mm_storeu_si128((__m128i *)out, v);   /* room: JSON_ROOM has 16 to spare */
+		if (mask) {
+			size_t k = (size_t)__builtin_ctz(mask);
+			*o = out + k;
+			*pos = p + k;
+			return;
+		}
+		out += 16;
+		p += 16;
+	}
+#endif
+	while (!is_special((unsigned char)m[p], name))
+		*out++ = m[p++];
+	*o = out;
+	*pos = p;
+}
+
+/* One "Name":"value" pair from the line at m[*pos]; *pos moves past its
+ * line end. NULL: declined (see out_json_wire). */
+static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const char *lim,
+			 const char **name, size_t *name_len)
+{
+	size_t p = *pos;
+
+	*name = m + p;
+	*o++ = '"';
+	copy_plain(&o, m, &p, lim, 1);
+	if (m[p] != ':')
+		return NULL;    /* no colon, a name with bytes to escape, or one with
+				 * '(' (ChanVariable(...): the parser's rule) */
+	*name_len = (size_t)(m + p - *name);
+	memcpy(o, "\":\"", 3);
+	o += 3;
+	p += 1 + (m[p + 1] == ' ');
+	for (;;) {
+		copy_plain(&o, m, &p, lim, 0);
+		if (m[p] == '\n')
+			return NULL;        /* a bare "\n" line end */
+		if (m[p] == '\r' && m[p + 1] == '\n')
+			break;
+		o = escape_one(o, (const unsigned char *)m, len, &p);
+	}
+	*o++ = '"';
+	*pos = p + 2;
+	return o;
+}
+
+int out_json_wire(const char *m, size_t len, const char *lim)
+{
+	const char *names[REPEAT_MAX];
+	size_t lens[REPEAT_MAX], pos = 0, n = 0;
+	unsigned char slot[128];
+	char *o;
+
+	if (JSON_ROOM(len) > OUT_BUF_SIZE / 2 || format != OUT_JSON)
+		return OUT_DECLINED;
+	if (!(o = reserve(JSON_ROOM(len))))
+		return RC_IO;
+	memset(slot, 0xff, sizeof slot);
+	*o++ = '{';
+	for (; pos < len; n++) {
+		if (n == REPEAT_MAX)
+			return OUT_DECLINED;
+		if (n)
+			*o++ = ',';
+		o = wire_header(o, m, len, &pos, lim, &names[n], &lens[n]);
+		if (!o || seen_before(slot, names, lens, n))
+			return OUT_DECLINED;
+	}
+	*o++ = '}';
+	*o++ = '\n';
+	olen = (size_t)(o - obuf);
+	return RC_OK;
 }
 
 int out_msg(const struct ami_msg *m)

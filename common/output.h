@@ -23,6 +23,16 @@ int out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appends s as a JSON string literal (quotes included). Invalid UTF-8 bytes
  * are written as \u00XX (their Latin-1 reading), so nothing is dropped. */
 int out_json_string(const char *s, size_t len);
+/* The JSON line of one message straight from its bytes as received:
+ * m[0, len) is its header lines, each with its line end, without the blank
+ * line; lim is the end of the memory m lives in (it is read ahead up to
+ * there). Makes what parsing it and out_msg would, in one pass. Returns
+ * RC_OK, RC_IO, or OUT_DECLINED (nothing written) when the format is not
+ * json or the message has what this fast path leaves to the parser: a line
+ * without a colon, a name with '(' or a byte to escape, a bare "\n" line
+ * end, a repeated name, more than 64 headers, a very big message. */
+#define OUT_DECLINED (-1)
+int out_json_wire(const char *m, size_t len, const char *lim);
 /* Length of the valid multi-byte UTF-8 sequence at s (at most n bytes),
  * or 0 (ASCII, or not valid UTF-8). */
 size_t out_utf8_len(const char *s, size_t n);
