@@ -773,9 +773,10 @@ static int take_parsed(struct tail *t)
 		int one = take_one(t);
 		if (one != GO_ON)
 			return one;
-		/* The parser is drained: let take_events try to move to direct
-		 * reading before the next read (a fast stream never pauses). */
-		if (t->passthrough && t->own && !t->direct && !ami_has_buffered(t->a))
+		/* Let take_events try to move to direct reading before the next
+		 * read: a fast stream never pauses, and the parser nearly always
+		 * holds the start of a message (read_to_boundary completes it). */
+		if (t->passthrough && t->own && !t->direct && !ami_has_queued(t->a))
 			return GO_ON;
 		if (interrupted)
 			return stop_rc();
@@ -1135,8 +1136,9 @@ static const char *find_crlfcrlf(const char *buf, size_t n)
 
 /* With a server that streams without pause, reads rarely end on a message
  * boundary, so at_message_start() may never say yes. This peeks for the end
- * of the message the parser is in, reads exactly up to it, and prints what
- * that completed; the socket then starts a message. *at_boundary says so. */
+ * of the message the parser is in (take_parsed has printed every complete
+ * one), reads exactly up to it, and prints what that completed; the socket
+ * then starts a message. *at_boundary says so. */
 static int read_to_boundary(struct tail *t, int *at_boundary)
 {
 	char peek[16384];
@@ -1145,7 +1147,7 @@ static int read_to_boundary(struct tail *t, int *at_boundary)
 	int r, rc;
 
 	*at_boundary = 0;
-	if (!t->passthrough || !t->own || ami_has_buffered(t->a))
+	if (!t->passthrough || !t->own || ami_has_queued(t->a))
 		return GO_ON;
 	n = recv(ami_fd(t->a), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
 	/* A blank line at the very start could be the tail of a stray "\n\r\n"

@@ -122,9 +122,14 @@ int ami_parse_buffered(struct ami *a, struct ami_msg *m)
 
 int ami_read_available(struct ami *a) { return fill(a, 0); }
 
+int ami_has_queued(const struct ami *a)
+{
+	return a->qlen > 0 || a->t->ops->pending(a->t);
+}
+
 int ami_has_buffered(const struct ami *a)
 {
-	return a->qlen > 0 || ami_parser_pending(a->p) > 0 || a->t->ops->pending(a->t);
+	return ami_has_queued(a) || ami_parser_pending(a->p) > 0;
 }
 
 int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline)

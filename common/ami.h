@@ -53,6 +53,9 @@ int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline);
  * than with poll(). */
 int ami_fd(const struct ami *a);
 int ami_has_buffered(const struct ami *a);
+/* The same without the parser's unfinished message: events queued, or
+ * bytes the transport holds (TLS). */
+int ami_has_queued(const struct ami *a);
 int ami_read_available(struct ami *a);      /* RC_OK, RC_CONNECT on EOF/error */
 /* Like ami_read_available, but reads at most max bytes: lets a caller stop
  * the parser's input exactly at a message boundary it found by peeking. */
