@@ -36,6 +36,9 @@ write=call,reporting: no Filter).
                    huge-message        a Login answer of 18 MB (300 lines of 60000)
                    event-flood         after Login, answer nothing and send
                                        events without end (~5000/s)
+                   stream-at-login     ignore "Events: off" at Login and start
+                                       --events right away, as benchmark
+                                       servers do
                    no-read also gives the listening socket a tiny receive
                    buffer: with small send buffers too (hostile.bats sets
                    them in a network namespace) a big action then blocks
@@ -102,7 +105,7 @@ HOSTILE_MODES = [
     "ping-error", "reset", "no-read",
     # added for the hostile-server suite (tests/hostile.bats):
     "close-after-banner", "huge-banner", "close-after-login", "huge-message",
-    "event-flood",
+    "event-flood", "stream-at-login",
 ]
 
 # ListCommands of the captured server, verbatim (tcp-listcommands): it also
@@ -1344,7 +1347,7 @@ class Session:
     def login(self, req, user):
         self.user, self.readperm, self.writeperm = user, user.readperm, user.writeperm
         mask = strings_to_mask(req.get("Events"))
-        if mask is not None:
+        if mask is not None and self.hostile != "stream-at-login":
             self.mask = mask
         self.session_tv = time.time()
         extra = ["Message: Authentication accepted"]

@@ -122,6 +122,22 @@ EOF
 	! grep -q $'\r' "$OUT"       # passed through as received
 }
 
+@test "a server that streams from Login on: every event, and read directly soon" {
+	start_fake_ami --events 3000 --events-delay 0 --hostile stream-at-login
+	run --separate-stderr ami tail-events -j -vv --until StreamDone
+	assert_success
+	[[ $stderr == *"reading events directly"* ]]
+	# The Login's own events (uptime, session id) differ between two runs.
+	printf '%s\n' "$output" | grep -v '^{"Event":"\(FullyBooted\|SuccessfulAuth\)"' >"$OUT"
+	stop_fake_ami
+	start_fake_ami --events 3000 --events-delay 0 --hostile stream-at-login
+	ami tail-events -j --until StreamDone --match 'Event=*' |
+		grep -v '^{"Event":"\(FullyBooted\|SuccessfulAuth\)"' >"$OUT.parsed"
+	cmp "$OUT" "$OUT.parsed"
+	assert_equal "${#lines[@]}" 3003        # and the two of the Login
+	assert_equal "$(tail -n 1 "$OUT")" '{"Event":"StreamDone"}'
+}
+
 @test "--timestamp adds ReceivedAt (json, raw) and the full date (text)" {
 	start_fake_ami --events 3
 	ami tail-events -j --timestamp --count 2 >"$OUT"
