@@ -771,11 +771,6 @@ static int out_text(const struct ami_msg *m)
 	return out_write("\n", 1);
 }
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 static int same_name(const struct ami_msg *m, size_t a, size_t b)
 {
 	return m->h[a].name_len == m->h[b].name_len &&
@@ -784,45 +779,72 @@ static int same_name(const struct ami_msg *m, size_t a, size_t b)
 
 static int out_json_big(const struct ami_msg *m);
 
-/* Repeated names (any case) are found with a small hash table keyed by
- * length and three letters, so a typical event costs a few loads per
- * header; only a key clash compares whole names. slot[] holds header
- * indexes into names/lens (0xff: free). Returns 1 when name i was seen. */
+/* Repeated names (any case) are found with a small hash table: a typical
+ * event costs a multiply and a load or two per header; only equal keys
+ * compare whole names. */
 #define REPEAT_MAX 64
-static int seen_before(unsigned char slot[128], const char *const *names, const size_t *lens,
-		       size_t i)
-{
-	const unsigned char *s = (const unsigned char *)names[i];
-	size_t len = lens[i];
-	unsigned key = len ? (unsigned)(len * 31 + lower(s[0]) * 7 + lower(s[len / 2]) * 3 +
-					lower(s[len - 1])) : 0;
+struct name_set {
+	unsigned n;
+	unsigned char slot[128];        /* 1 + index of the name there; 0: free */
+	uint32_t key[REPEAT_MAX];
+	const char *name[REPEAT_MAX];
+	size_t len[REPEAT_MAX];
+};
 
-	for (unsigned k = key & 127;; k = (k + 1) & 127) {
-		if (slot[k] == 0xff) {
-			slot[k] = (unsigned char)i;
-			return 0;
-		}
-		if (lens[slot[k]] == len && strncasecmp(names[slot[k]], names[i], len) == 0)
+static void name_set_init(struct name_set *set)
+{
+	set->n = 0;
+	memset(set->slot, 0, sizeof set->slot);
+}
+
+/* The same for names that differ only in the case of ASCII letters (their
+ * bytes are equal once 0x20 is set). */
+static inline uint32_t name_key(const char *s, size_t len)
+{
+	const uint64_t case_bits = 0x2020202020202020u;
+	uint64_t a = 0, b = 0, h;
+
+	if (len >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + len - 8, 8);
+	} else {
+		for (size_t i = 0; i < len; i++)
+			a = a << 8 | (unsigned char)s[i];
+	}
+	h = ((a | case_bits) * 0x9e3779b97f4a7c15u) ^ ((b | case_bits) * 0xc2b2ae3d27d4eb4fu) ^ len;
+	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+}
+
+/* Adds a name to the set (which has room); 1 when it was there already. */
+static inline int name_seen(struct name_set *set, const char *name, size_t len)
+{
+	uint32_t key = name_key(name, len);
+	unsigned k = key & 127, i = set->n;
+
+	for (; set->slot[k]; k = (k + 1) & 127) {
+		unsigned j = set->slot[k] - 1u;
+		if (set->key[j] == key && set->len[j] == len && !strncasecmp(set->name[j], name, len))
 			return 1;
 	}
+	set->slot[k] = (unsigned char)(i + 1);
+	set->key[i] = key;
+	set->name[i] = name;
+	set->len[i] = len;
+	set->n++;
+	return 0;
 }
 
 /* Whether two headers share a name (any case). */
 static int has_repeats(const struct ami_msg *m)
 {
-	const char *names[REPEAT_MAX];
-	size_t lens[REPEAT_MAX];
-	unsigned char slot[128];
+	struct name_set set;
 
 	if (m->n > REPEAT_MAX)
 		return 1;   /* rare: let the exact quadratic path decide */
-	memset(slot, 0xff, sizeof slot);
-	for (size_t i = 0; i < m->n; i++) {
-		names[i] = ami_name(m, i);
-		lens[i] = m->h[i].name_len;
-		if (seen_before(slot, names, lens, i))
+	name_set_init(&set);
+	for (size_t i = 0; i < m->n; i++)
+		if (name_seen(&set, ami_name(m, i), m->h[i].name_len))
 			return 1;
-	}
 	return 0;
 }
 
@@ -1038,29 +1060,29 @@ static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const 
 
 int out_json_wire(const char *m, size_t len, const char *lim)
 {
-	const char *names[REPEAT_MAX];
-	size_t lens[REPEAT_MAX], pos = 0, n = 0;
-	unsigned char slot[128];
+	struct name_set set;
+	size_t pos = 0, name_len;
+	const char *name;
 	char *o;
 
 	if (JSON_ROOM(len) > OUT_BUF_SIZE / 2 || format != OUT_JSON)
 		return OUT_DECLINED;
 	if (!(o = reserve(JSON_ROOM(len))))
 		return RC_IO;
-	memset(slot, 0xff, sizeof slot);
+	name_set_init(&set);
 	*o++ = '{';
-	for (; pos < len; n++) {
-		if (n == REPEAT_MAX)
+	while (pos < len) {
+		if (set.n == REPEAT_MAX)
 			return OUT_DECLINED;
-		if (n)
+		if (set.n)
 			*o++ = ',';
 #if defined(__SSE2__)
-		char *next = short_header(o, m, &pos, lim, &names[n], &lens[n]);
-		o = next ? next : wire_header(o, m, len, &pos, lim, &names[n], &lens[n]);
+		char *next = short_header(o, m, &pos, lim, &name, &name_len);
+		o = next ? next : wire_header(o, m, len, &pos, lim, &name, &name_len);
 #else
-		o = wire_header(o, m, len, &pos, lim, &names[n], &lens[n]);
+		o = wire_header(o, m, len, &pos, lim, &name, &name_len);
 #endif
-		if (!o || seen_before(slot, names, lens, n))
+		if (!o || name_seen(&set, name, name_len))
 			return OUT_DECLINED;
 	}
 	*o++ = '}';
