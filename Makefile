@@ -21,7 +21,7 @@ $(OBJ): $(HDR) config.mk
 
 # Unit tests link the common/ objects they need (all of them: simple, fast).
 COMMON_OBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
-tests/unit/%_test: tests/unit/%_test.c $(COMMON_OBJ) $(HDR)
+tests/unit/%_test: tests/unit/%_test.c $(COMMON_OBJ) $(HDR) $(wildcard tests/unit/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Installs what the build and the tests need on Debian, when missing.

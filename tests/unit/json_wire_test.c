@@ -10,12 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include "msg.h"
-#include "output.h"
-#include "util.h"
+#include "json_compare.h"
 
 static int passed, failed;
 
@@ -23,59 +19,6 @@ static int passed, failed;
 #define CHECK(cond) \
 	((cond) ? (void)passed++ \
 		: (void)(failed++, fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond)))
-
-/* stdout is a memfd: what a call printed is read back from it. */
-static int sink;
-
-static size_t take_output(char *out, size_t cap)
-{
-	out_flush();
-	off_t n = lseek(sink, 0, SEEK_CUR);
-	if (n < 0 || (size_t)n >= cap)
-		n = 0;
-	if (pread(sink, out, (size_t)n, 0) != n)
-		n = 0;
-	if (ftruncate(sink, 0) != 0 || lseek(sink, 0, SEEK_SET) != 0)
-		abort();
-	out[n] = '\0';
-	return (size_t)n;
-}
-
-/* Bytes after the message that the fast path may read: with little room
- * it takes its careful steps, with much its 32- and 64-byte ones. */
-static size_t read_ahead = 64;
-
-/* The fast path on m[0, len), from a copy in a buffer with room to read
- * ahead: its rc, and its output in out. */
-static int fast(const char *m, size_t len, char *out, size_t cap, size_t *outlen)
-{
-	size_t room = len + read_ahead;
-	char *buf = malloc(room);
-	memcpy(buf, m, len);
-	memset(buf + len, 'x', room - len);
-	int rc = out_json_wire(buf, len, buf + room);
-	*outlen = take_output(out, cap);
-	free(buf);
-	return rc;
-}
-
-/* The slow path: the parser (the message plus its blank line), out_msg. */
-static size_t slow(const char *m, size_t len, char *out, size_t cap, size_t *nmsgs)
-{
-	struct ami_parser *p = ami_parser_new(NULL, 0);
-	struct ami_msg msg;
-
-	*nmsgs = 0;
-	ami_msg_init(&msg);
-	if (ami_parser_feed(p, m, len) == 0 && ami_parser_feed(p, "\r\n", 2) == 0)
-		while (ami_parser_next(p, &msg) > 0) {
-			out_msg(&msg);
-			(*nmsgs)++;
-		}
-	ami_msg_free(&msg);
-	ami_parser_free(p);
-	return take_output(out, cap);
-}
 
 static char fast_out[1 << 17], slow_out[1 << 17];
 
@@ -210,11 +153,8 @@ static void test_random(void)
 
 int main(void)
 {
-	sink = memfd_create("json_wire_test", 0);
-	if (sink < 0 || dup2(sink, STDOUT_FILENO) < 0)
+	if (capture_stdout() != 0)
 		return 1;
-	sink = STDOUT_FILENO;
-	out_set_format(OUT_JSON);
 	for (read_ahead = 0; read_ahead <= 512; read_ahead += 64) {
 		test_fixed();
 		if (read_ahead % 256 == 0)

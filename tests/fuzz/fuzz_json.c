@@ -1,0 +1,53 @@
+/* fuzz_json.c - libFuzzer target for out_json_wire (common/output.c), the
+ * one-pass JSON writer of `ami tail-events`: whenever it takes a message,
+ * its line must be byte for byte what the parser and out_msg make of it.
+ *
+ * data[0] sets how many bytes after the message it may read ahead (its
+ * short-line steps need 64); the rest, ended with "\r\n" if it does not end
+ * with "\n", is the message.
+ *
+ *   make fuzz FUZZ_SECONDS=60       (builds every tests/fuzz/fuzz_*.c) */
+#define _GNU_SOURCE
+#include <stdint.h>
+
+#include "../unit/json_compare.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static char fast_out[1 << 18], slow_out[1 << 18];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	if (capture_stdout() != 0)
+		abort();
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t len, fn, sn, nmsgs;
+	char *m;
+
+	if (size < 1 || size > 8192)
+		return 0;
+	read_ahead = data[0];
+	m = malloc(size + 2);
+	len = size - 1;
+	memcpy(m, data + 1, len);
+	if (!len || m[len - 1] != '\n') {
+		memcpy(m + len, "\r\n", 2);
+		len += 2;
+	}
+	if (fast(m, len, fast_out, sizeof fast_out, &fn) == RC_OK) {
+		sn = slow(m, len, slow_out, sizeof slow_out, &nmsgs);
+		if (nmsgs != 1 || fn != sn || memcmp(fast_out, slow_out, fn) != 0) {
+			fprintf(stderr, "fast: %s\nslow: %s\n", fast_out, slow_out);
+			abort();
+		}
+	}
+	free(m);
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* json_compare.h - for the tests of out_json_wire (json_wire_test.c and
+ * fuzz_json.c): its output next to the parser's path on the same message,
+ * both read back from stdout, which is made a memfd. */
+#ifndef JSON_COMPARE_H
+#define JSON_COMPARE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "output.h"
+#include "util.h"
+
+/* stdout is a memfd: what a call printed is read back from it. */
+static int sink;
+
+static int capture_stdout(void)
+{
+	int fd = memfd_create("json_compare", 0);
+	if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+		return -1;
+	close(fd);
+	sink = STDOUT_FILENO;
+	out_set_format(OUT_JSON);
+	return 0;
+}
+
+static size_t take_output(char *out, size_t cap)
+{
+	out_flush();
+	off_t n = lseek(sink, 0, SEEK_CUR);
+	if (n < 0 || (size_t)n >= cap)
+		n = 0;
+	if (pread(sink, out, (size_t)n, 0) != n)
+		n = 0;
+	if (ftruncate(sink, 0) != 0 || lseek(sink, 0, SEEK_SET) != 0)
+		abort();
+	out[n] = '\0';
+	return (size_t)n;
+}
+
+/* Bytes after the message that the fast path may read: with little room
+ * it takes its careful steps, with much its 32- and 64-byte ones. */
+static size_t read_ahead = 64;
+
+/* The fast path on m[0, len), from a copy in a buffer with room to read
+ * ahead: its rc, and its output in out. */
+static int fast(const char *m, size_t len, char *out, size_t cap, size_t *outlen)
+{
+	size_t room = len + read_ahead;
+	char *buf = malloc(room);
+	memcpy(buf, m, len);
+	memset(buf + len, 'x', room - len);
+	int rc = out_json_wire(buf, len, buf + room);
+	*outlen = take_output(out, cap);
+	free(buf);
+	return rc;
+}
+
+/* The slow path: the parser (the message plus its blank line), out_msg. */
+static size_t slow(const char *m, size_t len, char *out, size_t cap, size_t *nmsgs)
+{
+	struct ami_parser *p = ami_parser_new(NULL, 0);
+	struct ami_msg msg;
+
+	*nmsgs = 0;
+	ami_msg_init(&msg);
+	if (ami_parser_feed(p, m, len) == 0 && ami_parser_feed(p, "\r\n", 2) == 0)
+		while (ami_parser_next(p, &msg) > 0) {
+			out_msg(&msg);
+			(*nmsgs)++;
+		}
+	ami_msg_free(&msg);
+	ami_parser_free(p);
+	return take_output(out, cap);
+}
+
+#endif
