@@ -58,6 +58,7 @@ static const struct option longopts[] = {
 #define NOTHING (-1)            /* a line that ran nothing: blank, comment, block line */
 #define HISTORY_MAX 1000
 #define DRAIN_MAX 500           /* events per turn, so typing is never starved */
+#define HTTP_EVENTS_MS 1000     /* over HTTP, how often events are fetched */
 
 struct strv {
 	char **v;
@@ -257,15 +258,16 @@ static int event_wanted(const struct shell *sh, const struct ami_msg *ev)
 }
 
 /* Takes the events already received (queued while a command ran, or on
- * the socket): prints those asked for, above the prompt when one is
- * shown, and drops the rest. Notices a closed connection. */
+ * the socket; over HTTP, what a WaitEvent with Timeout 0 brings): prints
+ * those asked for, above the prompt when one is shown, and drops the rest.
+ * Notices a closed connection. */
 static void drain(struct shell *sh)
 {
 	int rc, shown = 0, n = 0;
 
 	sh->more = 0;
-	if (!sh->a || ami_is_http(sh->a))
-		return;
+	if (!sh->a || (ami_is_http(sh->a) && !sh->events))
+		return;     /* HTTP: no request unless the user wants events */
 	while (n++ < DRAIN_MAX && (rc = ami_next_event(sh->a, &sh->ev, 0)) == RC_OK) {
 		if (!sh->events || !event_wanted(sh, &sh->ev))
 			continue;
@@ -321,7 +323,7 @@ static int ensure_session(struct shell *sh)
 		return rc;
 	sh->base.ami = sh->a;
 	log_warn("logged in again to %s", ami_host_label(sh->a));
-	if (sh->events && !ami_is_http(sh->a) && ami_set_events(sh->a, "on") != RC_OK)
+	if (sh->events && ami_set_events(sh->a, "on") != RC_OK)
 		log_error("events on: %s", ami_error(sh->a));
 	if (!sh->actions.n)
 		load_actions(sh);
@@ -334,7 +336,7 @@ static void after_command(struct shell *sh)
 {
 	if (!sh->a)
 		return;
-	if (!sh->events && ami_events_on(sh->a) && !ami_is_http(sh->a))
+	if (!sh->events && ami_events_on(sh->a))
 		ami_set_events(sh->a, "off");
 	drain(sh);
 }
@@ -903,10 +905,6 @@ static int events_on(struct shell *sh, int argc, char **argv)
 
 	if ((rc = ensure_session(sh)) != RC_OK)
 		return rc;
-	if (ami_is_http(sh->a)) {
-		log_error("events: HTTP sessions get no events here; use TCP or TLS");
-		return RC_USAGE;
-	}
 	strv_clear(&sh->filters);
 	for (int i = 2; i < argc; i++) {
 		char *g = lower_dup(argv[i]);
@@ -919,6 +917,22 @@ static int events_on(struct shell *sh, int argc, char **argv)
 	}
 	sh->events = 1;
 	return RC_OK;
+}
+
+/* Events sent before this still show: over TCP and TLS they are all in
+ * once Events off is answered; over HTTP they wait on the server, and must
+ * be fetched first (a WaitEvent after Events off would switch every event
+ * on again: Asterisk does that for HTTP sessions). */
+static void events_off(struct shell *sh)
+{
+	if (sh->a && ami_is_http(sh->a))
+		drain(sh);
+	if (sh->a && ami_events_on(sh->a))
+		ami_set_events(sh->a, "off");
+	if (sh->a && !ami_is_http(sh->a))
+		drain(sh);
+	sh->events = 0;
+	strv_clear(&sh->filters);
 }
 
 static int builtin_events(struct shell *sh, int argc, char **argv)
@@ -935,9 +949,7 @@ static int builtin_events(struct shell *sh, int argc, char **argv)
 		log_error("events: expected `events on [GLOB ...]` or `events off`");
 		return RC_USAGE;
 	}
-	sh->events = 0;
-	strv_clear(&sh->filters);
-	after_command(sh);
+	events_off(sh);
 	return RC_OK;
 }
 
@@ -1295,21 +1307,27 @@ static void banner(const struct shell *sh)
 {
 	if (verbosity < 0)
 		return;
-	out_printf("Logged in to %s (%s) as %s.\n"
+	const char *greeting = ami_banner(sh->a);     /* none over HTTP */
+
+	out_printf("Logged in to %s%s%s%s as %s.\n"
 		   "Type help for the commands, Tab to complete, Ctrl-D to quit.\n",
-		   ami_host_label(sh->a), ami_banner(sh->a), sh->prof.username);
+		   ami_host_label(sh->a), *greeting ? " (" : "", greeting, *greeting ? ")" : "",
+		   sh->prof.username);
 	out_flush();
 }
 
-/* Waits for a key or for AMI data, and handles what came. */
+/* Waits for a key or for AMI data, and handles what came. HTTP has no
+ * socket to watch: with events on, a key not typed within HTTP_EVENTS_MS
+ * lets drain() ask the server (one WaitEvent that returns at once). */
 static void interactive_step(struct shell *sh)
 {
-	int sock = sh->a && !ami_is_http(sh->a) ? ami_fd(sh->a) : -1;
+	int http = sh->a && ami_is_http(sh->a);
+	int sock = sh->a && !http ? ami_fd(sh->a) : -1;
 	struct pollfd pfd[2] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sock, .events = POLLIN },
 	};
-	int r = poll(pfd, 2, sh->more ? 0 : -1);
+	int r = poll(pfd, 2, sh->more ? 0 : http && sh->events ? HTTP_EVENTS_MS : -1);
 
 	if (r < 0) {
 		if (errno != EINTR) {
@@ -1318,7 +1336,7 @@ static void interactive_step(struct shell *sh)
 		}
 		return;
 	}
-	if (sh->more || pfd[1].revents)
+	if (sh->more || pfd[1].revents || (r == 0 && http))
 		drain(sh);
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		rl_callback_read_char();
@@ -1439,6 +1457,8 @@ int cmd_shell(int argc, char **argv, struct ctx *ctx)
 	rc = shell_login(&sh);
 	if (rc == RC_OK)
 		rc = sh.interactive ? interactive(&sh) : batch(&sh, in);
+	if (sh.events && !interrupted)
+		events_off(&sh);    /* the events the last commands caused */
 	shell_free(&sh);
 	if (in != stdin)
 		fclose(in);

@@ -361,11 +361,33 @@ int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline)
 	}
 }
 
+/* An HTTP session keeps every event since its last WaitEvent, and
+ * Asterisk applies the event mask only when WaitEvent hands them out: the
+ * first one after events are switched on would bring all that happened
+ * while they were off (minutes of them in a shell). One WaitEvent that
+ * returns at once takes them; they are dropped. Done before the Events
+ * action, so nothing that comes after it is lost. */
+static void drop_http_backlog(struct ami *a)
+{
+	struct ami_msg ev;
+	unsigned long n = 0;
+
+	ami_msg_init(&ev);
+	if (ami_next_event(a, &ev, 0) == RC_OK)
+		for (n = 1; ami_has_buffered(a) && ami_next_event(a, &ev, 0) == RC_OK; n++)
+			;
+	ami_msg_free(&ev);
+	if (n)
+		log_debug("dropped %lu events from before events were switched on", n);
+}
+
 int ami_set_events(struct ami *a, const char *mask)
 {
 	struct ami_msg act, reply;
 	int rc;
 
+	if (a->http && !a->events_on && strcasecmp(mask, "off"))
+		drop_http_backlog(a);
 	ami_msg_init(&act);
 	ami_msg_init(&reply);
 	ami_msg_add(&act, "Action", "Events");

@@ -5,6 +5,8 @@
 #                  server's user (AMI_USER=hello AMI_SECRET=world AMI_HOST)
 # start_fake_ami   starts tests/fake_ami.py [args...] and exports AMI_PORT
 #                  and FAKE_AMI_PID; its log is $BATS_TEST_TMPDIR/ami.log
+# start_fake_ami_http  the same PBX behind TCP, TLS and HTTP ports at once
+#                  (tests/fake_ami_http.py): TCP_PORT TLS_PORT HTTP_PORT
 # stop_fake_ami    stops it (by PID) and fails when the client broke the
 #                  protocol ($BATS_TEST_TMPDIR/violations is not empty) or,
 #                  under valgrind, when an ami had errors or leaks
@@ -110,6 +112,32 @@ start_fake_ami() {
 	done
 	echo "fake_ami.py was not ready within 5 s" >&2
 	stop_fake_ami
+	return 1
+}
+
+# start_fake_ami_http [fake_ami_http.py options...]: fake_ami.py's PBX behind
+# a TCP, a TLS and an HTTP port at once; sets TCP_PORT, TLS_PORT, HTTP_PORT
+# (and FAKE_AMI_PID for stop_fake_ami). Waits at most 5 s. No AMI_PORT: the
+# environment would beat the profiles some tests write. Log in $LOG.
+start_fake_ami_http() {
+	local out="$BATS_TEST_TMPDIR/fake.out" err="$BATS_TEST_TMPDIR/fake.err" word i
+	: >"$out"
+	: >"$BATS_TEST_TMPDIR/violations"
+	python3 "$TESTS_DIR/fake_ami_http.py" --log "$LOG" \
+		--violations "$BATS_TEST_TMPDIR/violations" "$@" >"$out" 2>"$err" 3>&- &
+	FAKE_AMI_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		if read -r word TCP_PORT TLS_PORT HTTP_PORT <"$out" && [ "$word" = READY ]; then
+			return 0
+		fi
+		if ! kill -0 "$FAKE_AMI_PID" 2>/dev/null; then
+			cat "$err" >&2
+			unset FAKE_AMI_PID
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "fake_ami_http.py was not ready within 5 s" >&2
 	return 1
 }
 

@@ -196,6 +196,24 @@ keys() {
 	assert_output 0
 }
 
+@test "events on over HTTP: fetched with WaitEvent while a line is being typed" {
+	start_fake_ami_http --http --lifetime 60
+	tty_start --url "http://127.0.0.1:$HTTP_PORT/"
+	type_text 'events on'
+	keys Enter
+	wait_screen '\(events\)> $'
+	type_text 'Getv'
+	ami action --port "$TCP_PORT" UserEvent UserEvent=OverHttp >/dev/null
+	wait_screen '^UserEvent: +OverHttp$'
+	[[ "$(current_line)" == *'(events)> Getv' ]]
+	run grep -c '^UserEvent: .*OverHttp' "$SCREEN"
+	assert_output 1
+	# The Login of `ami action` above, not the shell's own from before
+	# `events on` (which Asterisk keeps for an HTTP session).
+	run grep -c '^Event: *SuccessfulAuth' "$SCREEN"
+	assert_output 1
+}
+
 @test "Ctrl-C stops tail-events and returns to the prompt" {
 	ami --list | grep -qx tail-events || skip "tail-events is not in this build"
 	start_fake_ami

@@ -33,30 +33,10 @@ teardown() {
 	stop_fake_ami
 }
 
-# start_servers [fake_ami_http.py options...]: sets TCP_PORT, TLS_PORT,
-# HTTP_PORT (and FAKE_AMI_PID for stop_fake_ami). Waits at most 5 s. No
-# AMI_PORT: the environment would beat the profiles some tests write.
+# start_servers [fake_ami_http.py options...]: the servers with TLS (see
+# start_fake_ami_http in helper.bash).
 start_servers() {
-	local out="$BATS_TEST_TMPDIR/fake.out" err="$BATS_TEST_TMPDIR/fake.err" word i
-	: >"$out"
-	: >"$BATS_TEST_TMPDIR/violations"
-	python3 "$TESTS_DIR/fake_ami_http.py" --tls --cert "$CERT" --key "$KEY" \
-		--log "$LOG" --violations "$BATS_TEST_TMPDIR/violations" --lifetime 60 "$@" \
-		>"$out" 2>"$err" 3>&- &
-	FAKE_AMI_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		if read -r word TCP_PORT TLS_PORT HTTP_PORT <"$out" && [ "$word" = READY ]; then
-			return 0
-		fi
-		if ! kill -0 "$FAKE_AMI_PID" 2>/dev/null; then
-			cat "$err" >&2
-			unset FAKE_AMI_PID
-			return 1
-		fi
-		sleep 0.05
-	done
-	echo "fake_ami_http.py was not ready within 5 s" >&2
-	return 1
+	start_fake_ami_http --tls --cert "$CERT" --key "$KEY" --lifetime 60 "$@"
 }
 
 # start_http [options...]: the servers with HTTP (or HTTPS with --https).
@@ -189,6 +169,31 @@ scenario_shell() {
 	fi
 }
 
+# events on in the shell: over HTTP they are fetched with WaitEvent; what
+# happened while they were off (the Login's own events too, which Asterisk
+# keeps for an HTTP session) is not shown; the events that the commands
+# just before `events off` or the end of the input caused are.
+scenario_shell_events() {
+	start_servers --http
+	use "$1"
+	run --separate-stderr ami shell "${T[@]}" <<-'EOF'
+		events on
+		UserEvent UserEvent=Shown
+		events off
+		UserEvent UserEvent=NotShown
+		ping
+		events on
+		UserEvent UserEvent=Last
+	EOF
+	assert_success
+	assert_line --regexp '^UserEvent: +Shown$'
+	refute_line --partial 'NotShown'
+	refute_line --partial 'SuccessfulAuth'
+	assert_line --regexp '^pong from '
+	assert_equal "${lines[${#lines[@]} - 1]}" 'UserEvent: Last'
+	assert_went_over
+}
+
 @test "ping over tcp" { scenario_ping tcp; }
 @test "ping over tls" { scenario_ping tls; }
 @test "ping over http-cookie" { scenario_ping http-cookie; }
@@ -230,6 +235,12 @@ scenario_shell() {
 @test "shell batch over http-cookie" { scenario_shell http-cookie; }
 @test "shell batch over http-digest" { scenario_shell http-digest; }
 @test "shell batch over mxml" { scenario_shell mxml; }
+
+@test "shell events over tcp" { scenario_shell_events tcp; }
+@test "shell events over tls" { scenario_shell_events tls; }
+@test "shell events over http-cookie" { scenario_shell_events http-cookie; }
+@test "shell events over http-digest" { scenario_shell_events http-digest; }
+@test "shell events over mxml" { scenario_shell_events mxml; }
 
 # ---------- TLS ----------
 
