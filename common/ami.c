@@ -361,13 +361,8 @@ int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline)
 	}
 }
 
-/* An HTTP session keeps every event since its last WaitEvent, and
- * Asterisk applies the event mask only when WaitEvent hands them out: the
- * first one after events are switched on would bring all that happened
- * while they were off (minutes of them in a shell). One WaitEvent that
- * returns at once takes them; they are dropped. Done before the Events
- * action, so nothing that comes after it is lost. */
-static void drop_http_backlog(struct ami *a)
+/* See ami.h. */
+void ami_drop_http_backlog(struct ami *a)
 {
 	struct ami_msg ev;
 	unsigned long n = 0;
@@ -387,7 +382,7 @@ int ami_set_events(struct ami *a, const char *mask)
 	int rc;
 
 	if (a->http && !a->events_on && strcasecmp(mask, "off"))
-		drop_http_backlog(a);
+		ami_drop_http_backlog(a);
 	ami_msg_init(&act);
 	ami_msg_init(&reply);
 	ami_msg_add(&act, "Action", "Events");

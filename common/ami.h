@@ -75,5 +75,13 @@ int ami_is_http(const struct ami *a);
 int ami_events_on(const struct ami *a);
 /* Sends the "Events" action to change the event mask of the session. */
 int ami_set_events(struct ami *a, const char *mask);
+/* An HTTP session keeps every event since its last WaitEvent, and
+ * Asterisk applies the event mask only when WaitEvent hands them out: the
+ * first one after events are switched on would bring all that happened
+ * while they were off (minutes of them in a shell). This takes them with
+ * one WaitEvent that returns at once, and drops them; call it before the
+ * Events action, so nothing that comes after that is lost. ami_set_events
+ * does it when it switches events on over HTTP. */
+void ami_drop_http_backlog(struct ami *a);
 
 #endif
