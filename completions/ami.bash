@@ -73,6 +73,9 @@ _ami_option_value()
 	-H | --host) _known_hosts_real -- "$cur" ;;
 	--url) COMPREPLY=($(compgen -W 'http:// https://' -- "$cur")) && compopt -o nospace 2>/dev/null ;;
 	--install) _filedir -d ;;
+	--wait)         # originate --wait[=answer|hangup]: only in the --wait= form
+		$split || return 1
+		COMPREPLY=($(compgen -W 'answer hangup' -- "$cur")) ;;
 	*) return 1 ;;
 	esac
 	return 0

@@ -155,7 +155,7 @@ complete -c ami -n '__ami_using originate' -l early-media -d 'connect on early m
 complete -c ami -n '__ami_using originate' -l channel-id -x -d 'Uniqueid to give the channel'
 complete -c ami -n '__ami_using originate' -l other-channel-id -x -d 'Uniqueid of the second half of a Local channel'
 complete -c ami -n '__ami_using originate' -l predial-gosub -x -d 'subroutine run before dialing: context,exten,priority'
-complete -c ami -n '__ami_using originate' -l wait -d 'follow the call: --wait[=answer|hangup]'
+complete -c ami -n '__ami_using originate' -l wait -f -a 'answer hangup' -d 'follow the call: --wait[=answer|hangup]'
 complete -c ami -n '__ami_using originate' -l sync -d 'send Async: false (implies --wait)'
 
 # ping

@@ -278,6 +278,20 @@ make_stub_ami() {
 	assert_equal "${missing[*]}" ""
 }
 
+@test "fish: originate --wait=<TAB> offers answer and hangup, never as operands" {
+	need_ami
+	command -v fish >/dev/null || skip "fish is not installed"
+	fish_complete() {
+		HOME=$BATS_TEST_TMPDIR XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/.config \
+			XDG_DATA_HOME=$BATS_TEST_TMPDIR/.local/share fish -N -c \
+			"source completions/ami.fish; complete -C '$1'" 2>&1 | cut -f1
+	}
+	run fish_complete 'ami originate PJSIP/100 --wait='
+	assert_output "$(printf '%s\n' --wait=answer --wait=hangup)"
+	run fish_complete 'ami originate PJSIP/100 '
+	refute_output --partial answer
+}
+
 @test "bash: ami pi<TAB> completes to ping (static list when ami is not in PATH)" {
 	need_bash_completion
 	PATH=/usr/bin:/bin run bash_complete ami pi
@@ -325,6 +339,16 @@ make_stub_ami() {
 	assert_output "$(printf '%s\n' cookie digest)"
 	run bash_complete ami-ping --http-encoding ''
 	assert_output "$(printf '%s\n' rawman mxml)"
+}
+
+@test "bash: originate --wait=<TAB> offers answer and hangup; --wait alone takes none" {
+	need_bash_completion
+	run bash_complete ami originate --wait=
+	assert_output "$(printf '%s\n' answer hangup)"
+	run bash_complete ami-originate --wait=h
+	assert_output hangup
+	run bash_complete ami originate --wait --sy
+	assert_output -- --sync
 }
 
 @test "bash: profile names after -p / --profile come from ami config --list" {
