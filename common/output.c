@@ -923,14 +923,16 @@ static int out_json(const struct ami_msg *m)
 
 /* ---------- JSON straight from the wire ----------
  * out_json_wire makes the same line as parsing the message and out_msg
- * would, in one pass over the bytes as received: each 16-byte step both
- * copies and looks for the end of the name, the end of the line and what
- * needs escaping. Whatever is unusual is left to the parser (declined). */
+ * would, in one pass over the bytes as received: a short line is looked at
+ * 32 bytes at once and stored in two moves (short_header); a longer one in
+ * 16-byte steps that both copy and look for the end of the name, the end
+ * of the line and what needs escaping (wire_header). Whatever is unusual
+ * is left to the parser (declined). */
 
 #if defined(__SSE2__)
 /* Bytes of v a JSON string cannot hold as they are: below 0x20 or from 0x80
- * (below 0x20 as signed bytes), '"', '\\' and DEL; in a name (stop set)
- * also ':' and '('. */
+ * (below 0x20 as signed bytes), '"', '\\' and DEL; in a name (name set)
+ * also ':', where it ends, and '(', which the parser reads its own way. */
 static inline unsigned special_mask(__m128i v, int name)
 {
 	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
