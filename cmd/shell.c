@@ -91,6 +91,7 @@ struct shell {
 	/* the terminal */
 	int rl_active;              /* a prompt is shown (callback installed) */
 	int more;                   /* events left to drain: do not sleep */
+	int64_t next_fetch;         /* HTTP: when to ask for events again */
 	char *line;                 /* the line readline handed over */
 	int got_line;
 	char *histfile;
@@ -1316,9 +1317,20 @@ static void banner(const struct shell *sh)
 	out_flush();
 }
 
-/* Waits for a key or for AMI data, and handles what came. HTTP has no
- * socket to watch: with events on, a key not typed within HTTP_EVENTS_MS
- * lets drain() ask the server (one WaitEvent that returns at once). */
+/* How long interactive_step may wait for a key: forever, except over HTTP
+ * with events on, where they are asked for every HTTP_EVENTS_MS, typing or
+ * not (HTTP has no socket to watch). */
+static int wait_for_key_ms(struct shell *sh, int http)
+{
+	if (sh->more)
+		return 0;
+	if (!http || !sh->events)
+		return -1;
+	int64_t left = sh->next_fetch - now_ms();
+	return left <= 0 ? 0 : left > HTTP_EVENTS_MS ? HTTP_EVENTS_MS : (int)left;
+}
+
+/* Waits for a key or for AMI data, and handles what came. */
 static void interactive_step(struct shell *sh)
 {
 	int http = sh->a && ami_is_http(sh->a);
@@ -1327,7 +1339,7 @@ static void interactive_step(struct shell *sh)
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sock, .events = POLLIN },
 	};
-	int r = poll(pfd, 2, sh->more ? 0 : http && sh->events ? HTTP_EVENTS_MS : -1);
+	int r = poll(pfd, 2, wait_for_key_ms(sh, http));
 
 	if (r < 0) {
 		if (errno != EINTR) {
@@ -1336,8 +1348,12 @@ static void interactive_step(struct shell *sh)
 		}
 		return;
 	}
-	if (sh->more || pfd[1].revents || (r == 0 && http))
+	if (http && sh->events && now_ms() >= sh->next_fetch) {
+		drain(sh);      /* one WaitEvent that returns at once */
+		sh->next_fetch = now_ms() + HTTP_EVENTS_MS;
+	} else if (sh->more || pfd[1].revents) {
 		drain(sh);
+	}
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		rl_callback_read_char();
 	else if (pfd[0].revents & POLLNVAL)

@@ -212,6 +212,16 @@ keys() {
 	# `events on` (which Asterisk keeps for an HTTP session).
 	run grep -c '^Event: *SuccessfulAuth' "$SCREEN"
 	assert_output 1
+	# Typing without a pause does not hold them back.
+	ami action --port "$TCP_PORT" UserEvent UserEvent=WhileTyping >/dev/null
+	local i
+	for ((i = 0; i < 20; i++)); do
+		type_text 'x'
+		sleep 0.2
+		capture
+		grep -qE '^UserEvent: +WhileTyping$' "$SCREEN" && break
+	done
+	((i < 20))
 }
 
 @test "Ctrl-C stops tail-events and returns to the prompt" {
