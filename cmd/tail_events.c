@@ -1053,6 +1053,37 @@ static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
 	return last || t->printed == t->count ? RC_OK : GO_ON;
 }
 
+/* json's fastest way: an event that starts with its Event: line and is to
+ * be printed is framed and written in the same pass (out_json_wire_framed).
+ * Returns the bytes it took, or 0 when the message is left to next_raw and
+ * direct_one (not such an event, filtered out, incomplete, or declined). */
+static long json_one_pass(struct tail *t, const char *b, size_t n, int *rc)
+{
+	const char *name, *nl;
+	size_t nlen, used = 0;
+	int last, r;
+
+	if (out_get_format() != OUT_JSON || t->timestamp || n < 8 || strncasecmp(b, "Event:", 6) ||
+	    !(nl = memchr(b, '\n', n)))
+		return 0;
+	name = b + 6 + (b[6] == ' ');
+	nlen = (size_t)(nl - name) - (nl > name && nl[-1] == '\r');
+	last = t->nuntils && until_hit(t, NULL, name, nlen);
+	if (!last && !wanted_name(t, name, nlen))
+		return 0;
+	r = out_json_wire_framed(b, n, t->rbuf + t->rcap, &used);
+	if (r == OUT_DECLINED)
+		return 0;
+	out_record_end(1);
+	if (r != RC_OK) {
+		*rc = RC_IO;
+		return (long)n;
+	}
+	t->printed++;
+	*rc = last || t->printed == t->count ? RC_OK : GO_ON;
+	return (long)used;
+}
+
 /* Handles the complete messages in rbuf and keeps the rest. */
 static int direct_messages(struct tail *t)
 {
@@ -1061,15 +1092,20 @@ static int direct_messages(struct tail *t)
 	int rc = GO_ON, view = out_get_format() == OUT_TEXT;
 	long end;
 
-	while (rc == GO_ON &&
-	       (end = view ? next_message(t, t->rbuf + pos, t->rlen - pos, 1, &start, &body, &name,
-					  &nlen)
-			   : next_raw(t, t->rbuf + pos, t->rlen - pos, &start, &body, &name, &nlen)) != 0) {
-		if (end < 0) {
-			rc = too_many_headers(t);
-			break;
+	while (rc == GO_ON) {
+		const char *b = t->rbuf + pos;
+		size_t n = t->rlen - pos;
+		if ((end = json_one_pass(t, b, n, &rc)) == 0) {
+			end = view ? next_message(t, b, n, 1, &start, &body, &name, &nlen)
+				   : next_raw(t, b, n, &start, &body, &name, &nlen);
+			if (end == 0)
+				break;      /* not complete yet */
+			if (end < 0) {
+				rc = too_many_headers(t);
+				break;
+			}
+			rc = direct_one(t, b + start, body - start, (size_t)end - start, name, nlen);
 		}
-		rc = direct_one(t, t->rbuf + pos + start, body - start, (size_t)end - start, name, nlen);
 		pos += (size_t)end;
 		if (interrupted && rc == GO_ON)
 			rc = stop_rc();
@@ -1100,8 +1136,12 @@ static int take_direct(struct tail *t)
 					 "protocol error: message larger than %u bytes", RBUF_MAX);
 				return RC_PROTOCOL;
 			}
+			size_t old = t->rcap;
 			t->rcap = t->rcap ? t->rcap * 2 : RBUF_START;
 			t->rbuf = xrealloc(t->rbuf, t->rcap);
+			/* The formatters read ahead of the data: let them read zeros,
+			 * not uninitialised memory. */
+			memset(t->rbuf + old, 0, t->rcap - old);
 		}
 		ssize_t r = recv(fd, t->rbuf + t->rlen, t->rcap - t->rlen, MSG_DONTWAIT);
 		if (r > 0) {

@@ -798,8 +798,8 @@ static void name_set_init(struct name_set *set)
 }
 
 /* The same for names that differ only in the case of ASCII letters (their
- * bytes are equal once 0x20 is set). */
-static inline uint32_t name_key(const char *s, size_t len)
+ * bytes are equal once 0x20 is set). s may be read up to lim. */
+static inline uint32_t name_key(const char *s, size_t len, const char *lim)
 {
 	const uint64_t case_bits = 0x2020202020202020u;
 	uint64_t a = 0, b = 0, h;
@@ -807,18 +807,21 @@ static inline uint32_t name_key(const char *s, size_t len)
 	if (len >= 8) {
 		memcpy(&a, s, 8);
 		memcpy(&b, s + len - 8, 8);
+	} else if (s + 8 <= lim && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+		memcpy(&a, s, 8);
+		a = len ? a & (~(uint64_t)0 >> (64 - 8 * len)) : 0;     /* its len bytes */
 	} else {
 		for (size_t i = 0; i < len; i++)
-			a = a << 8 | (unsigned char)s[i];
+			a |= (uint64_t)(unsigned char)s[i] << (8 * i);
 	}
 	h = ((a | case_bits) * 0x9e3779b97f4a7c15u) ^ ((b | case_bits) * 0xc2b2ae3d27d4eb4fu) ^ len;
 	return (uint32_t)(h >> 32) ^ (uint32_t)h;
 }
 
 /* Adds a name to the set (which has room); 1 when it was there already. */
-static inline int name_seen(struct name_set *set, const char *name, size_t len)
+static inline int name_seen(struct name_set *set, const char *name, size_t len, const char *lim)
 {
-	uint32_t key = name_key(name, len);
+	uint32_t key = name_key(name, len, lim);
 	unsigned k = key & 127, i = set->n;
 
 	for (; set->slot[k]; k = (k + 1) & 127) {
@@ -843,7 +846,7 @@ static int has_repeats(const struct ami_msg *m)
 		return 1;   /* rare: let the exact quadratic path decide */
 	name_set_init(&set);
 	for (size_t i = 0; i < m->n; i++)
-		if (name_seen(&set, ami_name(m, i), m->h[i].name_len))
+		if (name_seen(&set, ami_name(m, i), m->h[i].name_len, ami_name(m, i) + m->h[i].name_len))
 			return 1;
 	return 0;
 }
@@ -952,9 +955,10 @@ static inline int is_special(unsigned char c, int name)
 }
 
 /* Copies m[*pos...] to *o up to the first byte that is special (see
- * special_mask), which it leaves at m[*pos]; one exists before lim, since
- * every line ends with '\n'. */
-static inline void copy_plain(char **o, const char *m, size_t *pos, const char *lim, int name)
+ * special_mask), which it leaves at m[*pos]. Reads ahead up to lim; stops
+ * at end (*pos >= end then) when there is none before. */
+static inline void copy_plain(char **o, const char *m, size_t *pos, const char *lim, int name,
+			      size_t end)
 {
 	size_t p = *pos;
 	char *out = *o;
@@ -974,7 +978,7 @@ static inline void copy_plain(char **o, const char *m, size_t *pos, const char *
 		p += 16;
 	}
 #endif
-	while (!is_special((unsigned char)m[p], name))
+	while (p < end && !is_special((unsigned char)m[p], name))
 		*out++ = m[p++];
 	*o = out;
 	*pos = p;
@@ -1030,8 +1034,9 @@ static inline char *short_header(char *o, const char *m, size_t *pos, const char
 }
 #endif
 
-/* One "Name":"value" pair from the line at m[*pos]; *pos moves past its
- * line end. NULL: declined (see out_json_wire). */
+/* One "Name":"value" pair from the line at m[*pos], which must end before
+ * m + len; *pos moves past its line end. NULL: declined (see
+ * out_json_wire), or the line does not end before len. */
 static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const char *lim,
 			 const char **name, size_t *name_len)
 {
@@ -1039,17 +1044,17 @@ static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const 
 
 	*name = m + p;
 	*o++ = '"';
-	copy_plain(&o, m, &p, lim, 1);
-	if (m[p] != ':')
+	copy_plain(&o, m, &p, lim, 1, len);
+	if (p >= len || m[p] != ':')
 		return NULL;    /* no colon, a name with bytes to escape, or one with
 				 * '(' (ChanVariable(...): the parser's rule) */
 	*name_len = (size_t)(m + p - *name);
 	memcpy(o, "\":\"", 3);
 	o += 3;
-	p += 1 + (m[p + 1] == ' ');
+	p += 1 + (p + 1 < len && m[p + 1] == ' ');
 	for (;;) {
-		copy_plain(&o, m, &p, lim, 0);
-		if (m[p] == '\n')
+		copy_plain(&o, m, &p, lim, 0, len);
+		if (p + 1 >= len || m[p] == '\n')
 			return NULL;        /* a bare "\n" line end */
 		if (m[p] == '\r' && m[p + 1] == '\n')
 			break;
@@ -1060,35 +1065,74 @@ static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const 
 	return o;
 }
 
-int out_json_wire(const char *m, size_t len, const char *lim)
+/* The object of the header lines at m, at o. framed = 0: m[0, n) is
+ * exactly those lines; framed = 1: they end at a blank line that must come
+ * before n, and *used is where it ends. NULL: declined (see out_json_wire),
+ * or no blank line before n. */
+static char *wire_object(char *o, const char *m, size_t n, const char *lim, int framed,
+			 size_t *used)
 {
 	struct name_set set;
 	size_t pos = 0, name_len;
 	const char *name;
+
+	name_set_init(&set);
+	*o++ = '{';
+	while (framed || pos < n) {
+		if (framed && pos + 2 > n)
+			return NULL;
+		if (framed && m[pos] == '\r' && m[pos + 1] == '\n') {
+			if (!set.n)
+				return NULL;    /* a blank line before any header */
+			*used = pos + 2;
+			break;
+		}
+		if (set.n == REPEAT_MAX)
+			return NULL;
+		if (set.n)
+			*o++ = ',';
+#if defined(__SSE2__)
+		char *next = short_header(o, m, &pos, lim, &name, &name_len);
+		o = next ? next : wire_header(o, m, n, &pos, lim, &name, &name_len);
+#else
+		o = wire_header(o, m, n, &pos, lim, &name, &name_len);
+#endif
+		/* past n: its line end was read ahead, beyond the data */
+		if (!o || pos > n || name_seen(&set, name, name_len, lim))
+			return NULL;
+	}
+	*o++ = '}';
+	*o++ = '\n';
+	return o;
+}
+
+int out_json_wire(const char *m, size_t len, const char *lim)
+{
+	size_t used;
 	char *o;
 
 	if (JSON_ROOM(len) > OUT_BUF_SIZE / 2 || format != OUT_JSON)
 		return OUT_DECLINED;
 	if (!(o = reserve(JSON_ROOM(len))))
 		return RC_IO;
-	name_set_init(&set);
-	*o++ = '{';
-	while (pos < len) {
-		if (set.n == REPEAT_MAX)
-			return OUT_DECLINED;
-		if (set.n)
-			*o++ = ',';
-#if defined(__SSE2__)
-		char *next = short_header(o, m, &pos, lim, &name, &name_len);
-		o = next ? next : wire_header(o, m, len, &pos, lim, &name, &name_len);
-#else
-		o = wire_header(o, m, len, &pos, lim, &name, &name_len);
-#endif
-		if (!o || name_seen(&set, name, name_len))
-			return OUT_DECLINED;
-	}
-	*o++ = '}';
-	*o++ = '\n';
+	if (!(o = wire_object(o, m, len, lim, 0, &used)))
+		return OUT_DECLINED;
+	olen = (size_t)(o - obuf);
+	return RC_OK;
+}
+
+int out_json_wire_framed(const char *m, size_t n, const char *lim, size_t *used)
+{
+	char *o;
+
+	if (n > WIRE_FRAMED_MAX)
+		n = WIRE_FRAMED_MAX;
+	if (format != OUT_JSON)
+		return OUT_DECLINED;
+	if (!(o = reserve(JSON_ROOM(n))))
+		return RC_IO;
+	if (!(o = wire_object(o, m, n, lim, 1, used)))
+		return OUT_DECLINED;
 	olen = (size_t)(o - obuf);
 	return RC_OK;
 }

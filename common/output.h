@@ -33,6 +33,13 @@ int out_json_string(const char *s, size_t len);
  * end, a repeated name, more than 64 headers, a very big message. */
 #define OUT_DECLINED (-1)
 int out_json_wire(const char *m, size_t len, const char *lim);
+/* The same for the message that starts at m and ends with a blank line
+ * somewhere in m[0, n), in the same pass that finds that end: RC_OK with
+ * *used = its length, blank line included. Declined too when that end is
+ * not within n bytes or WIRE_FRAMED_MAX (the caller then frames it itself,
+ * waits for more bytes, or uses out_json_wire). */
+#define WIRE_FRAMED_MAX 2048
+int out_json_wire_framed(const char *m, size_t n, const char *lim, size_t *used);
 /* Length of the valid multi-byte UTF-8 sequence at s (at most n bytes),
  * or 0 (ASCII, or not valid UTF-8). */
 size_t out_utf8_len(const char *s, size_t n);

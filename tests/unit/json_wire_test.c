@@ -151,14 +151,49 @@ static void test_random(void)
 	CHECK(taken > runs / 20);       /* the comparison did happen */
 }
 
+/* Framed: what it takes is the first message, with its blank line, made
+ * as the parser would; a message cut anywhere before its blank line ends
+ * is never taken, whatever bytes follow in the buffer. */
+static void test_framed(void)
+{
+	char m[4200 + 64], tail[4096];
+	size_t taken = 0, differ = 0, cut_taken = 0, runs = 20000;
+
+	for (size_t r = 0; r < runs; r++) {
+		size_t len = random_message(m), used, fn, sn, nmsgs, k;
+		size_t tl = random_message(tail) % 64;     /* a piece of the next message */
+		memcpy(m + len, "\r\n", 2);
+		memcpy(m + len + 2, tail, tl);
+		if (fast_framed(m, len + 2 + tl, &used, fast_out, sizeof fast_out, &fn) != RC_OK)
+			continue;
+		taken++;
+		sn = slow(m, used - 2, slow_out, sizeof slow_out, &nmsgs);
+		if (used < 2 || nmsgs != 1 || fn != sn || memcmp(fast_out, slow_out, fn) != 0) {
+			if (differ++ < 3)
+				fprintf(stderr, "  framed differs: fast %s  slow %s", fast_out, slow_out);
+			continue;
+		}
+		for (k = 0; k < used; k++)
+			if (fast_framed(m, k, &used, fast_out, sizeof fast_out, &fn) != OUT_DECLINED)
+				cut_taken++;
+	}
+	fprintf(stderr, "# %zu framed messages, %zu taken (%zu bytes to read ahead)\n", runs, taken,
+		read_ahead);
+	CHECK(differ == 0);
+	CHECK(cut_taken == 0);
+	CHECK(taken > runs / 20);
+}
+
 int main(void)
 {
 	if (capture_stdout() != 0)
 		return 1;
 	for (read_ahead = 0; read_ahead <= 512; read_ahead += 64) {
 		test_fixed();
-		if (read_ahead % 256 == 0)
+		if (read_ahead % 256 == 0) {
 			test_random();
+			test_framed();
+		}
 	}
 	fprintf(stderr, "%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
