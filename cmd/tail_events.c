@@ -1121,6 +1121,23 @@ static int direct_messages(struct tail *t)
 	return rc;
 }
 
+/* The formatters read ahead of the data: they read zeros, never
+ * uninitialised memory. The first buffer comes from calloc, which gets
+ * fresh zero pages for this size without touching them (RSS). */
+static void grow_rbuf(struct tail *t)
+{
+	size_t old = t->rcap;
+
+	if (!t->rbuf) {
+		t->rbuf = xcalloc(1, RBUF_START);
+		t->rcap = RBUF_START;
+		return;
+	}
+	t->rcap *= 2;
+	t->rbuf = xrealloc(t->rbuf, t->rcap);
+	memset(t->rbuf + old, 0, t->rcap - old);
+}
+
 /* Reads the socket until it has nothing more for now. */
 static int take_direct(struct tail *t)
 {
@@ -1136,12 +1153,7 @@ static int take_direct(struct tail *t)
 					 "protocol error: message larger than %u bytes", RBUF_MAX);
 				return RC_PROTOCOL;
 			}
-			size_t old = t->rcap;
-			t->rcap = t->rcap ? t->rcap * 2 : RBUF_START;
-			t->rbuf = xrealloc(t->rbuf, t->rcap);
-			/* The formatters read ahead of the data: let them read zeros,
-			 * not uninitialised memory. */
-			memset(t->rbuf + old, 0, t->rcap - old);
+			grow_rbuf(t);
 		}
 		ssize_t r = recv(fd, t->rbuf + t->rlen, t->rcap - t->rlen, MSG_DONTWAIT);
 		if (r > 0) {
