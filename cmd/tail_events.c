@@ -799,7 +799,7 @@ static int take_parsed(struct tail *t)
  * --timestamp, which adds a header), events need no parsed copy: each
  * message is found by its blank line, its Event: line gives the name; raw
  * output is its bytes as received, json is made from them in one pass
- * (out_json_wire), text reads its headers in place through a view (an
+ * (out_json_wire_framed), text reads its headers in place through a view (an
  * ami_msg whose arena is the read buffer), as does json for a message the
  * one pass leaves to the parser's rules. That is several times cheaper
  * than parsing into a message and writing it back. */
@@ -1007,8 +1007,7 @@ static int too_many_headers(struct tail *t)
 
 /* One complete message: m[0, body) its header lines, m[body, len) its
  * blank line; name is its Event: value (NULL: none). Text output comes with
- * t->view filled; json is written from the bytes, or through the view when
- * out_json_wire declines. */
+ * t->view filled; json builds it here (json_one_pass declined the message). */
 static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
 		      const char *name, size_t nlen)
 {
@@ -1025,10 +1024,7 @@ static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
 		t->filtered++;
 		return GO_ON;
 	}
-	if (out_get_format() == OUT_JSON &&
-	    (rc = out_json_wire(m, body, t->rbuf + t->rcap)) != OUT_DECLINED) {
-		/* written in one pass */
-	} else if (out_get_format() != OUT_RAW) {
+	if (out_get_format() != OUT_RAW) {
 		if (out_get_format() == OUT_JSON && view_of(t, m, len) < 0)
 			return too_many_headers(t);
 		t->view.arena = (char *)m;

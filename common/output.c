@@ -925,8 +925,8 @@ static int out_json(const struct ami_msg *m)
 }
 
 /* ---------- JSON straight from the wire ----------
- * out_json_wire makes the same line as parsing the message and out_msg
- * would, in one pass over the bytes as received: a short line is looked at
+ * out_json_wire_framed makes the same line as parsing the message and
+ * out_msg would, in one pass over the bytes as received: a short line is looked at
  * 32 bytes at once and stored in two moves (short_header); a longer one in
  * 16-byte steps that both copy and look for the end of the name, the end
  * of the line and what needs escaping (wire_header). Whatever is unusual
@@ -1036,7 +1036,7 @@ static inline char *short_header(char *o, const char *m, size_t *pos, const char
 
 /* One "Name":"value" pair from the line at m[*pos], which must end before
  * m + len; *pos moves past its line end. NULL: declined (see
- * out_json_wire), or the line does not end before len. */
+ * out_json_wire_framed), or the line does not end before len. */
 static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const char *lim,
 			 const char **name, size_t *name_len)
 {
@@ -1065,12 +1065,10 @@ static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const 
 	return o;
 }
 
-/* The object of the header lines at m, at o. framed = 0: m[0, n) is
- * exactly those lines; framed = 1: they end at a blank line that must come
- * before n, and *used is where it ends. NULL: declined (see out_json_wire),
- * or no blank line before n. */
-static char *wire_object(char *o, const char *m, size_t n, const char *lim, int framed,
-			 size_t *used)
+/* The object of the header lines at m, at o; they end at a blank line that
+ * must come before n, and *used is where it ends. NULL: declined (see
+ * out_json_wire_framed), or no blank line before n. */
+static char *wire_object(char *o, const char *m, size_t n, const char *lim, size_t *used)
 {
 	struct name_set set;
 	size_t pos = 0, name_len;
@@ -1078,10 +1076,10 @@ static char *wire_object(char *o, const char *m, size_t n, const char *lim, int 
 
 	name_set_init(&set);
 	*o++ = '{';
-	while (framed || pos < n) {
-		if (framed && pos + 2 > n)
+	for (;;) {
+		if (pos + 2 > n)
 			return NULL;
-		if (framed && m[pos] == '\r' && m[pos + 1] == '\n') {
+		if (m[pos] == '\r' && m[pos + 1] == '\n') {
 			if (!set.n)
 				return NULL;    /* a blank line before any header */
 			*used = pos + 2;
@@ -1106,21 +1104,6 @@ static char *wire_object(char *o, const char *m, size_t n, const char *lim, int 
 	return o;
 }
 
-int out_json_wire(const char *m, size_t len, const char *lim)
-{
-	size_t used;
-	char *o;
-
-	if (JSON_ROOM(len) > OUT_BUF_SIZE / 2 || format != OUT_JSON)
-		return OUT_DECLINED;
-	if (!(o = reserve(JSON_ROOM(len))))
-		return RC_IO;
-	if (!(o = wire_object(o, m, len, lim, 0, &used)))
-		return OUT_DECLINED;
-	olen = (size_t)(o - obuf);
-	return RC_OK;
-}
-
 int out_json_wire_framed(const char *m, size_t n, const char *lim, size_t *used)
 {
 	char *o;
@@ -1131,7 +1114,7 @@ int out_json_wire_framed(const char *m, size_t n, const char *lim, size_t *used)
 		return OUT_DECLINED;
 	if (!(o = reserve(JSON_ROOM(n))))
 		return RC_IO;
-	if (!(o = wire_object(o, m, n, lim, 1, used)))
+	if (!(o = wire_object(o, m, n, lim, used)))
 		return OUT_DECLINED;
 	olen = (size_t)(o - obuf);
 	return RC_OK;

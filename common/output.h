@@ -23,21 +23,16 @@ int out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appends s as a JSON string literal (quotes included). Invalid UTF-8 bytes
  * are written as \u00XX (their Latin-1 reading), so nothing is dropped. */
 int out_json_string(const char *s, size_t len);
-/* The JSON line of one message straight from its bytes as received:
- * m[0, len) is its header lines, each with its line end, without the blank
- * line; lim is the end of the memory m lives in (it is read ahead up to
- * there). Makes what parsing it and out_msg would, in one pass. Returns
- * RC_OK, RC_IO, or OUT_DECLINED (nothing written) when the format is not
- * json or the message has what this fast path leaves to the parser: a line
- * without a colon, a name with '(' or a byte to escape, a bare "\n" line
- * end, a repeated name, more than 64 headers, a very big message. */
+/* The JSON line of the message that starts at m and ends with a blank line
+ * somewhere in m[0, n), straight from its bytes as received, in the pass
+ * that finds that end; lim is the end of the memory m lives in (it is read
+ * ahead up to there). Makes what parsing it and out_msg would. Returns
+ * RC_OK with *used = its length, blank line included; RC_IO; or
+ * OUT_DECLINED (nothing written) when the format is not json, its end is
+ * not within n bytes or WIRE_FRAMED_MAX, or it has what this fast path
+ * leaves to the parser: a line without a colon, a name with '(' or a byte
+ * to escape, a bare "\n" line end, a repeated name, more than 64 headers. */
 #define OUT_DECLINED (-1)
-int out_json_wire(const char *m, size_t len, const char *lim);
-/* The same for the message that starts at m and ends with a blank line
- * somewhere in m[0, n), in the same pass that finds that end: RC_OK with
- * *used = its length, blank line included. Declined too when that end is
- * not within n bytes or WIRE_FRAMED_MAX (the caller then frames it itself,
- * waits for more bytes, or uses out_json_wire). */
 #define WIRE_FRAMED_MAX 2048
 int out_json_wire_framed(const char *m, size_t n, const char *lim, size_t *used);
 /* Length of the valid multi-byte UTF-8 sequence at s (at most n bytes),

@@ -1,4 +1,4 @@
-/* json_wire_test.c - out_json_wire (JSON straight from the wire bytes, the
+/* json_wire_test.c - out_json_wire_framed (JSON straight from the wire bytes, the
  * fast path of `ami tail-events --format json`) against the slow path it
  * must equal: parse the message, then out_msg. Fixed cases pin what it
  * takes and what it leaves to the parser; then random messages built from
