@@ -621,60 +621,77 @@ static char *escape_one(char *o, const unsigned char *s, size_t len, size_t *i)
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
-/* The JSON string body of str (no quotes) at o, which has room for
- * JSON_ROOM(len) bytes. 16 bytes are checked at once (below 0x20 or above
- * 0x7e as signed bytes, '"', '\\', DEL) while that stays below lim, the end
- * of the memory str lives in, so a short string costs one check; the rest
- * one byte at a time. */
-static char *escape_into(char *o, const char *str, size_t len, const char *lim)
+/* Bytes of v a JSON string cannot hold as they are: below 0x20 or from 0x80
+ * (below 0x20 as signed bytes), '"', '\\' and DEL; in a name (name set)
+ * also ':', where it ends, and '(', which the parser reads its own way. */
+static inline unsigned special_mask(__m128i v, int name)
 {
-	const unsigned char *s = (const unsigned char *)str;
-	const __m128i space = _mm_set1_epi8(0x20), quote = _mm_set1_epi8('"');
-	const __m128i bslash = _mm_set1_epi8('\\'), del = _mm_set1_epi8(0x7f);
-	size_t i = 0;
-
-	while (i < len) {
-		size_t rem = len - i;
-		if (str + i + 16 > lim) {
-			o = escape_one(o, s, len, &i);
-			continue;
-		}
-		__m128i v = _mm_loadu_si128((const __m128i *)(s + i));
-		__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, space),   /* < 0x20 or >= 0x80 */
-			_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-				     _mm_or_si128(_mm_cmpeq_epi8(v, bslash), _mm_cmpeq_epi8(v, del))));
-		unsigned mask = (unsigned)_mm_movemask_epi8(bad);
-		if (rem < 16)
-			mask &= (1u << rem) - 1;
-		_mm_storeu_si128((__m128i *)o, v);     /* room: JSON_ROOM has 16 to spare */
-		if (!mask) {
-			size_t step = rem < 16 ? rem : 16;
-			o += step;
-			i += step;
-			continue;
-		}
-		size_t k = (size_t)__builtin_ctz(mask);
-		o += k;
-		i += k;
-		o = escape_one(o, s, len, &i);
-	}
-	return o;
-}
-#else
-static char *escape_into(char *o, const char *str, size_t len, const char *lim)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	(void)lim;
-	while (i < len)
-		o = escape_one(o, s, len, &i);
-	return o;
+	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+					  _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
+	if (name)
+		bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
+						     _mm_cmpeq_epi8(v, _mm_set1_epi8('('))));
+	return (unsigned)_mm_movemask_epi8(bad);
 }
 #endif
 
+static inline int is_special(unsigned char c, int name)
+{
+	return c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || (name && (c == ':' || c == '('));
+}
+
+/* Copies m[*pos, end) to *o up to the first byte that is special (see
+ * special_mask), which it leaves at m[*pos]; *pos == end when there is
+ * none. 16 bytes are looked at once while that stays below lim, the end of
+ * the memory m lives in (so a short run costs one look); the rest one at a
+ * time. */
+static inline void copy_plain(char **o, const char *m, size_t *pos, const char *lim, int name,
+			      size_t end)
+{
+	size_t p = *pos;
+	char *out = *o;
+
+#if defined(__SSE2__)
+	while (m + p + 16 <= lim) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(m + p));
+		unsigned mask = special_mask(v, name);
+		if (end - p < 16)
+			mask |= ~0u << (end - p);       /* end stops it too */
+		_mm_storeu_si128((__m128i *)out, v);   /* room: JSON_ROOM has 16 to spare */
+		if (mask) {
+			size_t k = (size_t)__builtin_ctz(mask);
+			*o = out + k;
+			*pos = p + k;
+			return;
+		}
+		out += 16;
+		p += 16;
+	}
+#endif
+	while (p < end && !is_special((unsigned char)m[p], name))
+		*out++ = m[p++];
+	*o = out;
+	*pos = p;
+}
+
+/* The JSON string body of str (no quotes) at o, which has room for
+ * JSON_ROOM(len) bytes; str may be read up to lim. */
+static char *escape_into(char *o, const char *str, size_t len, const char *lim)
+{
+	size_t i = 0;
+
+	for (;;) {
+		copy_plain(&o, str, &i, lim, 0, len);
+		if (i == len)
+			return o;
+		o = escape_one(o, (const unsigned char *)str, len, &i);
+	}
+}
+
 /* The most escaping can make of len bytes, plus two quotes and the 32
- * bytes escape_into and short_header may write past its end. */
+ * bytes copy_plain and short_header may write past its end. */
 #define JSON_ROOM(len) (6 * (size_t)(len) + 34)
 /* Strings longer than this go through out_json_string's smaller steps. */
 #define JSON_DIRECT_MAX (OUT_BUF_SIZE / 16)
@@ -931,58 +948,6 @@ static int out_json(const struct ami_msg *m)
  * 16-byte steps that both copy and look for the end of the name, the end
  * of the line and what needs escaping (wire_header). Whatever is unusual
  * is left to the parser (declined). */
-
-#if defined(__SSE2__)
-/* Bytes of v a JSON string cannot hold as they are: below 0x20 or from 0x80
- * (below 0x20 as signed bytes), '"', '\\' and DEL; in a name (name set)
- * also ':', where it ends, and '(', which the parser reads its own way. */
-static inline unsigned special_mask(__m128i v, int name)
-{
-	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
-					  _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
-	if (name)
-		bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
-						     _mm_cmpeq_epi8(v, _mm_set1_epi8('('))));
-	return (unsigned)_mm_movemask_epi8(bad);
-}
-#endif
-
-static inline int is_special(unsigned char c, int name)
-{
-	return c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || (name && (c == ':' || c == '('));
-}
-
-/* Copies m[*pos...] to *o up to the first byte that is special (see
- * special_mask), which it leaves at m[*pos]. Reads ahead up to lim; stops
- * at end (*pos >= end then) when there is none before. */
-static inline void copy_plain(char **o, const char *m, size_t *pos, const char *lim, int name,
-			      size_t end)
-{
-	size_t p = *pos;
-	char *out = *o;
-
-#if defined(__SSE2__)
-	while (m + p + 16 <= lim) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(m + p));
-		unsigned mask = special_mask(v, name);
-		_mm_storeu_si128((__m128i *)out, v);   /* room: JSON_ROOM has 16 to spare */
-		if (mask) {
-			size_t k = (size_t)__builtin_ctz(mask);
-			*o = out + k;
-			*pos = p + k;
-			return;
-		}
-		out += 16;
-		p += 16;
-	}
-#endif
-	while (p < end && !is_special((unsigned char)m[p], name))
-		*out++ = m[p++];
-	*o = out;
-	*pos = p;
-}
 
 #if defined(__SSE2__)
 /* The bits of the 32 bytes in a, b equal to c. */
