@@ -970,22 +970,33 @@ static size_t blank_line_after(const char *b, size_t n, size_t eol, size_t *body
 	}
 }
 
+/* When b[0, n) starts with a whole "Event: NAME" line, as Asterisk's
+ * events do: NAME (*len bytes), and where that line's "\n" is (*eol).
+ * NULL otherwise. */
+static const char *event_line(const char *b, size_t n, size_t *len, size_t *eol)
+{
+	const char *nl;
+	size_t v;
+
+	if (n < 8 || strncasecmp(b, "Event:", 6) || !(nl = memchr(b, '\n', n)))
+		return NULL;
+	*eol = (size_t)(nl - b);
+	v = 6 + (b[6] == ' ');
+	*len = *eol - v - (*eol > v && b[*eol - 1] == '\r');
+	return b + v;
+}
+
 /* next_message for raw output: when the message starts with its Event:
  * line, as Asterisk's do, only its end is searched for; else the line by
  * line way. */
 static long next_raw(struct tail *t, const char *b, size_t n, size_t *start, size_t *body,
 		     const char **ev, size_t *evlen)
 {
-	const char *nl;
-	size_t eol, v;
+	size_t eol;
 
-	if (n < 8 || strncasecmp(b, "Event:", 6) || !(nl = memchr(b, '\n', n)))
+	if (!(*ev = event_line(b, n, evlen, &eol)))
 		return next_message(t, b, n, 0, start, body, ev, evlen);
-	eol = (size_t)(nl - b);
-	v = 6 + (b[6] == ' ');
 	*start = 0;
-	*ev = b + v;
-	*evlen = eol - v - (eol > v && b[eol - 1] == '\r');
 	return (long)blank_line_after(b, n, eol, body);
 }
 
@@ -1055,15 +1066,12 @@ static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
  * direct_one (not such an event, filtered out, incomplete, or declined). */
 static long json_one_pass(struct tail *t, const char *b, size_t n, int *rc)
 {
-	const char *name, *nl;
-	size_t nlen, used = 0;
+	const char *name;
+	size_t nlen, eol, used = 0;
 	int last, r;
 
-	if (out_get_format() != OUT_JSON || t->timestamp || n < 8 || strncasecmp(b, "Event:", 6) ||
-	    !(nl = memchr(b, '\n', n)))
+	if (out_get_format() != OUT_JSON || t->timestamp || !(name = event_line(b, n, &nlen, &eol)))
 		return 0;
-	name = b + 6 + (b[6] == ' ');
-	nlen = (size_t)(nl - name) - (nl > name && nl[-1] == '\r');
 	last = t->nuntils && until_hit(t, NULL, name, nlen);
 	if (!last && !wanted_name(t, name, nlen))
 		return 0;
