@@ -704,8 +704,6 @@ static int events_on(struct tail *t)
 			log_debug("reading events directly");
 		rc = ami_send(t->a, &act, NULL);
 	} else {
-		if (ami_is_http(t->a))
-			ami_drop_http_backlog(t->a);    /* as TCP, which has Events: off until now */
 		rc = ami_action(t->a, &act, &reply);
 		if (rc == RC_OK || rc == RC_ACTION)
 			check_events_reply(t, &reply);

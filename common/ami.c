@@ -180,11 +180,49 @@ static int dequeue(struct ami *a, struct ami_msg *ev)
 	return 1;
 }
 
+/* An HTTP session keeps every event since its last WaitEvent, and
+ * Asterisk applies the event mask only when WaitEvent hands them out: the
+ * first one after events are switched on would bring all that happened
+ * while they were off (minutes of them in a shell). One WaitEvent that
+ * returns at once takes them; they are dropped. Done before the Events
+ * action, so nothing that comes after it is lost. */
+static void drop_http_backlog(struct ami *a)
+{
+	struct ami_msg ev;
+	unsigned long n = 0;
+
+	ami_msg_init(&ev);
+	if (ami_next_event(a, &ev, 0) == RC_OK)
+		for (n = 1; ami_has_buffered(a) && ami_next_event(a, &ev, 0) == RC_OK; n++)
+			;
+	ami_msg_free(&ev);
+	if (n)
+		log_debug("dropped %lu events from before events were switched on", n);
+}
+
+/* Whoever sends an Events action (ami_set_events, tail-events, a user's
+ * own `action Events`) switches the session's events on or off: noted
+ * here, and over HTTP the backlog goes first (see drop_http_backlog). */
+static void before_events_action(struct ami *a, const struct ami_msg *act)
+{
+	const char *action = ami_msg_get(act, "Action");
+	const char *mask = ami_msg_get(act, "EventMask");
+	int on;
+
+	if (!action || strcasecmp(action, "Events") || !mask)
+		return;
+	on = strcasecmp(mask, "off") != 0;
+	if (a->http && on && !a->events_on)
+		drop_http_backlog(a);
+	a->events_on = on;
+}
+
 int ami_send(struct ami *a, struct ami_msg *act, char *id)
 {
 	char buf[64], errbuf[300];
 	const char *have = ami_msg_get(act, "ActionID");
 
+	before_events_action(a, act);
 	if (have) {
 		snprintf(buf, sizeof buf, "%s", have);
 	} else {
@@ -361,35 +399,16 @@ int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline)
 	}
 }
 
-/* See ami.h. */
-void ami_drop_http_backlog(struct ami *a)
-{
-	struct ami_msg ev;
-	unsigned long n = 0;
-
-	ami_msg_init(&ev);
-	if (ami_next_event(a, &ev, 0) == RC_OK)
-		for (n = 1; ami_has_buffered(a) && ami_next_event(a, &ev, 0) == RC_OK; n++)
-			;
-	ami_msg_free(&ev);
-	if (n)
-		log_debug("dropped %lu events from before events were switched on", n);
-}
-
 int ami_set_events(struct ami *a, const char *mask)
 {
 	struct ami_msg act, reply;
 	int rc;
 
-	if (a->http && !a->events_on && strcasecmp(mask, "off"))
-		ami_drop_http_backlog(a);
 	ami_msg_init(&act);
 	ami_msg_init(&reply);
 	ami_msg_add(&act, "Action", "Events");
 	ami_msg_add(&act, "EventMask", mask);
 	rc = ami_action(a, &act, &reply);
-	if (rc == RC_OK)
-		a->events_on = strcasecmp(mask, "off") != 0;
 	ami_msg_free(&act);
 	ami_msg_free(&reply);
 	return rc;

@@ -71,17 +71,11 @@ const char *ami_banner(const struct ami *a);
 const char *ami_host_label(const struct ami *a);   /* "host:port" or the URL */
 int ami_timeout_ms(const struct ami *a);
 int ami_is_http(const struct ami *a);
-/* Events requested at login were not "off". */
+/* The session's events are on: asked for at login, or by the last Events
+ * action sent (by anyone; over HTTP, switching them on first drops the
+ * events Asterisk kept from while they were off). */
 int ami_events_on(const struct ami *a);
 /* Sends the "Events" action to change the event mask of the session. */
 int ami_set_events(struct ami *a, const char *mask);
-/* An HTTP session keeps every event since its last WaitEvent, and
- * Asterisk applies the event mask only when WaitEvent hands them out: the
- * first one after events are switched on would bring all that happened
- * while they were off (minutes of them in a shell). This takes them with
- * one WaitEvent that returns at once, and drops them; call it before the
- * Events action, so nothing that comes after that is lost. ami_set_events
- * does it when it switches events on over HTTP. */
-void ami_drop_http_backlog(struct ami *a);
 
 #endif
