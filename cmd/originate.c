@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "callfile.h"
 #include "cmds.h"
 
 const char cmd_originate_help[] =
@@ -197,22 +198,11 @@ static int parse_args(int argc, char **argv, struct ctx *ctx, struct orig_opts *
 /* Exactly one target: an application, or a whole context + extension. */
 static int check_target(const struct orig_opts *o)
 {
-	int dialplan = o->context || o->exten;
+	const struct call_target t = { o->app, o->data, o->context, o->exten,
+				       o->priority != NULL, 0 };
+	const char *problem = call_target_problem(&t);
 
-	if (o->app && dialplan)
-		return usage_error("give either --app or --context/--exten, not both");
-	if (!o->app && !dialplan)
-		return usage_error("no target: give --app APP [--data DATA], "
-				   "or --context C --exten E [--priority P]");
-	if (o->data && !o->app)
-		return usage_error("--data goes with --app APP");
-	if (o->priority && !dialplan)
-		return usage_error("--priority goes with --context and --exten");
-	if (dialplan && !o->exten)
-		return usage_error("--context needs --exten E too (the extension to connect to)");
-	if (dialplan && !o->context)
-		return usage_error("--exten needs --context C too (the context of the extension)");
-	return RC_OK;
+	return problem ? usage_error("%s", problem) : RC_OK;
 }
 
 static int check_channel_id(const char *what, const char *id)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "callfile.h"
 #include "cmds.h"
 
 const char cmd_redirect_help[] =
@@ -95,12 +96,11 @@ static int check_leg(const struct leg *l, const char *chan_what, const char *pre
 /* The main target is required; the extra leg takes what it lacks from it. */
 static int complete_legs(struct leg *m, struct leg *x)
 {
-	if (!m->context && !m->exten)
-		return usage_error("no target: give --context C --exten E [--priority P]");
-	if (!m->context)
-		return usage_error("--exten needs --context C too (the context of the extension)");
-	if (!m->exten)
-		return usage_error("--context needs --exten E too (the extension to send to)");
+	const struct call_target t = { NULL, NULL, m->context, m->exten, m->priority != NULL, 1 };
+	const char *problem = call_target_problem(&t);
+
+	if (problem)
+		return usage_error("%s", problem);
 	if (!m->priority)
 		m->priority = "1";
 	if (!x->channel && (x->context || x->exten || x->priority))

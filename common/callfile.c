@@ -113,21 +113,37 @@ static int check_channel(const char *ch, char *err, size_t errsz)
 	return 0;
 }
 
-/* Exactly one target: an application, or context + extension. */
+const char *call_target_problem(const struct call_target *t)
+{
+	int place = t->context || t->exten;
+
+	if (t->app && place)
+		return "give either --app or --context/--exten, not both";
+	if (!t->app && !place)
+		return t->no_app ? "no target: give --context C --exten E [--priority P]"
+				 : "no target: give --app APP [--data DATA], "
+				   "or --context C --exten E [--priority P]";
+	if (t->data && !t->app)
+		return "--data goes with --app APP";
+	if (t->has_priority && !place)
+		return "--priority goes with --context and --exten (--priority needs a dialplan place)";
+	if (place && !t->exten)
+		return "--context needs --exten E too: they go together";
+	if (place && !t->context)
+		return "--exten needs --context C too: they go together";
+	return NULL;
+}
+
+/* Exactly one target (call_target_problem), and none of it empty. */
 static int check_target(const struct callfile *cf, char *err, size_t errsz)
 {
+	const struct call_target t = { cf->app, cf->data, cf->context, cf->exten,
+				       cf->priority != -1, 0 };
+	const char *problem = call_target_problem(&t);
 	int exten = cf->context || cf->exten;
 
-	if (cf->app && exten)
-		return fail(err, errsz, "give either --app or --context/--exten, not both");
-	if (!cf->app && !exten)
-		return fail(err, errsz, "no target: give --app APP or --context CONTEXT --exten EXTEN");
-	if (exten && (!cf->context || !cf->exten))
-		return fail(err, errsz, "--context and --exten go together");
-	if (cf->data && !cf->app)
-		return fail(err, errsz, "--data needs --app");
-	if (cf->priority != -1 && cf->app)
-		return fail(err, errsz, "--priority needs --context/--exten");
+	if (problem)
+		return fail(err, errsz, "%s", problem);
 	if (cf->app && !*cf->app)
 		return fail(err, errsz, "--app is empty");
 	if (exten && (!*cf->context || !*cf->exten))

@@ -32,6 +32,18 @@ struct callfile {
 
 void callfile_init(struct callfile *cf);
 
+/* Where a new call goes, as the command line gives it: an application
+ * (--app, --data) or a dialplan place (--context, --exten, --priority),
+ * exactly one. The rule of Originate and of call files alike; redirect
+ * uses it for its place (no_app). */
+struct call_target {
+	const char *app, *data, *context, *exten;
+	int has_priority;
+	int no_app;                     /* only a dialplan place is possible */
+};
+/* What is wrong with it, worded for the command line; NULL when nothing. */
+const char *call_target_problem(const struct call_target *t);
+
 /* Checks every field and renders the file. Returns a malloc'd text and its
  * length, or NULL with the reason in err (a usage error for the caller). */
 char *callfile_build(const struct callfile *cf, size_t *len, char *err, size_t errsz);
