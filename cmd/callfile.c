@@ -77,20 +77,14 @@ const char cmd_callfile_help[] =
 	"6 --wait timed out; 8 spooling failed (then nothing was spooled).\n";
 
 enum {
-	OPT_APP = OPT_CMD_BASE, OPT_DATA, OPT_CONTEXT, OPT_EXTEN, OPT_PRIORITY, OPT_CALLERID,
-	OPT_WAIT_TIME, OPT_MAX_RETRIES, OPT_RETRY_TIME, OPT_ACCOUNT, OPT_SET, OPT_CODECS,
+	OPT_WAIT_TIME = OPT_CALL_END, OPT_MAX_RETRIES, OPT_RETRY_TIME, OPT_ACCOUNT, OPT_SET, OPT_CODECS,
 	OPT_ARCHIVE, OPT_ALWAYS_DELETE, OPT_EARLY_MEDIA, OPT_AT, OPT_IN, OPT_FORCE, OPT_SPOOL,
 	OPT_NAME, OPT_OWNER, OPT_TMP_DIR, OPT_PRINT, OPT_WAIT
 };
 
 static const struct option longopts[] = {
 	COMMON_LONGOPTS,
-	{ "app", required_argument, NULL, OPT_APP },
-	{ "data", required_argument, NULL, OPT_DATA },
-	{ "context", required_argument, NULL, OPT_CONTEXT },
-	{ "exten", required_argument, NULL, OPT_EXTEN },
-	{ "priority", required_argument, NULL, OPT_PRIORITY },
-	{ "callerid", required_argument, NULL, OPT_CALLERID },
+	CALL_LONGOPTS,
 	{ "wait-time", required_argument, NULL, OPT_WAIT_TIME },
 	{ "max-retries", required_argument, NULL, OPT_MAX_RETRIES },
 	{ "retry-time", required_argument, NULL, OPT_RETRY_TIME },

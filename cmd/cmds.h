@@ -36,6 +36,20 @@ enum {
 	OPT_CMD_BASE = 2000         /* commands number their own long options from here */
 };
 
+/* Where a new call goes and who calls, for the commands that start or
+ * move one (originate, callfile; redirect takes the dialplan three). */
+enum {
+	OPT_APP = OPT_CMD_BASE, OPT_DATA, OPT_CONTEXT, OPT_EXTEN, OPT_PRIORITY, OPT_CALLERID,
+	OPT_CALL_END                /* a command's other options start here */
+};
+#define CALL_LONGOPTS \
+	{ "app", required_argument, NULL, OPT_APP }, \
+	{ "data", required_argument, NULL, OPT_DATA }, \
+	{ "context", required_argument, NULL, OPT_CONTEXT }, \
+	{ "exten", required_argument, NULL, OPT_EXTEN }, \
+	{ "priority", required_argument, NULL, OPT_PRIORITY }, \
+	{ "callerid", required_argument, NULL, OPT_CALLERID }
+
 #define COMMON_SHORTOPTS "p:H:u:t:jvqh"
 #define COMMON_LONGOPTS \
 	{ "profile", required_argument, NULL, 'p' }, \

@@ -53,20 +53,14 @@ const char cmd_originate_help[] =
 	"                          call is answered or failed (implies --wait)\n";
 
 enum {
-	OPT_APP = OPT_CMD_BASE, OPT_DATA, OPT_CONTEXT, OPT_EXTEN, OPT_PRIORITY,
-	OPT_CALLERID, OPT_RING_TIMEOUT, OPT_VAR, OPT_ACCOUNT, OPT_CODECS,
+	OPT_RING_TIMEOUT = OPT_CALL_END, OPT_VAR, OPT_ACCOUNT, OPT_CODECS,
 	OPT_EARLY_MEDIA, OPT_CHANNEL_ID, OPT_OTHER_CHANNEL_ID, OPT_PREDIAL_GOSUB,
 	OPT_WAIT, OPT_SYNC,
 };
 
 static const struct option longopts[] = {
 	COMMON_LONGOPTS,
-	{ "app", required_argument, NULL, OPT_APP },
-	{ "data", required_argument, NULL, OPT_DATA },
-	{ "context", required_argument, NULL, OPT_CONTEXT },
-	{ "exten", required_argument, NULL, OPT_EXTEN },
-	{ "priority", required_argument, NULL, OPT_PRIORITY },
-	{ "callerid", required_argument, NULL, OPT_CALLERID },
+	CALL_LONGOPTS,
 	{ "ring-timeout", required_argument, NULL, OPT_RING_TIMEOUT },
 	{ "var", required_argument, NULL, OPT_VAR },
 	{ "account", required_argument, NULL, OPT_ACCOUNT },

@@ -29,7 +29,7 @@ const char cmd_redirect_help[] =
 	"  --extra-priority P      its priority (default: --priority)\n";
 
 enum {
-	OPT_CONTEXT = OPT_CMD_BASE, OPT_EXTEN, OPT_PRIORITY, OPT_EXTRA_CHANNEL,
+	OPT_EXTRA_CHANNEL = OPT_CALL_END,
 	OPT_EXTRA_CONTEXT, OPT_EXTRA_EXTEN, OPT_EXTRA_PRIORITY,
 };
 
