@@ -325,17 +325,6 @@ static void build_originate(const struct orig_opts *o, const char *chanid, struc
 	ami_msg_add(act, "Async", o->sync ? "false" : "true");
 }
 
-/* strcasestr is a GNU extension; this is all we need of it. */
-static int contains_nocase(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return 1;
-	return 0;
-}
-
 /* Queue's sixth argument names an AGI script. */
 static int queue_runs_agi(const char *data)
 {

@@ -153,17 +153,6 @@ static const char *skip_blanks(const char *s)
 	return s;
 }
 
-/* ASCII case-insensitive strstr (strcasestr is a GNU extension). */
-static int contains_ci(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle);
-
-	for (; *hay; hay++)
-		if (!strncasecmp(hay, needle, n))
-			return 1;
-	return 0;
-}
-
 static char *lower_dup(const char *s)
 {
 	char *d = xstrdup(s);
@@ -827,7 +816,7 @@ static int secret_line(const struct shell *sh, const char *line)
 	struct strv w = { 0 };
 	int login;
 
-	if (sh->block_secret || contains_ci(line, "secret") || contains_ci(line, "key:"))
+	if (sh->block_secret || contains_nocase(line, "secret") || contains_nocase(line, "key:"))
 		return 1;
 	add_words(&w, line);
 	login = w.n && (!strcasecmp(w.v[0], "login") ||

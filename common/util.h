@@ -52,6 +52,10 @@ int ms_left(int64_t deadline);              /* ms until deadline (>= 0); -1 if d
 void secret_free(char *s);
 void secret_wipe(void *p, size_t n);
 
+/* Whether needle occurs in hay, ASCII case ignored (strcasestr is a GNU
+ * extension). */
+int contains_nocase(const char *hay, const char *needle);
+
 /* Names the first CR, LF or NUL in s (NULL when clean): user input must not
  * reach the wire with one, or it could smuggle headers or whole actions. */
 const char *bad_char_name(const char *s, size_t len);
