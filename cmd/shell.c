@@ -256,8 +256,8 @@ static void drain(struct shell *sh)
 	int rc, shown = 0, n = 0;
 
 	sh->more = 0;
-	if (!sh->a || (ami_is_http(sh->a) && !sh->events))
-		return;     /* HTTP: no request unless the user wants events */
+	if (!sh->a)
+		return;
 	while (n++ < DRAIN_MAX && (rc = ami_next_event(sh->a, &sh->ev, 0)) == RC_OK) {
 		if (!sh->events || !event_wanted(sh, &sh->ev))
 			continue;
@@ -909,18 +909,13 @@ static int events_on(struct shell *sh, int argc, char **argv)
 	return RC_OK;
 }
 
-/* Events sent before this still show: over TCP and TLS they are all in
- * once Events off is answered; over HTTP they wait on the server, and must
- * be fetched first (a WaitEvent after Events off would switch every event
- * on again: Asterisk does that for HTTP sessions). */
+/* Events sent before this still show: they have all come once Events off
+ * is answered (over HTTP too: see ami_events_on). */
 static void events_off(struct shell *sh)
 {
-	if (sh->a && ami_is_http(sh->a))
-		drain(sh);
 	if (sh->a && ami_events_on(sh->a))
 		ami_set_events(sh->a, "off");
-	if (sh->a && !ami_is_http(sh->a))
-		drain(sh);
+	drain(sh);
 	sh->events = 0;
 	strv_clear(&sh->filters);
 }

@@ -202,7 +202,10 @@ static void drop_http_backlog(struct ami *a)
 
 /* Whoever sends an Events action (ami_set_events, tail-events, a user's
  * own `action Events`) switches the session's events on or off: noted
- * here, and over HTTP the backlog goes first (see drop_http_backlog). */
+ * here. Over HTTP, when on, the backlog goes first (drop_http_backlog);
+ * when off, one last WaitEvent fetches what waits on the server, so the
+ * events that came before are not lost (they stay buffered for
+ * ami_next_event, which asks for no more while events are off). */
 static void before_events_action(struct ami *a, const struct ami_msg *act)
 {
 	const char *action = ami_msg_get(act, "Action");
@@ -212,8 +215,13 @@ static void before_events_action(struct ami *a, const struct ami_msg *act)
 	if (!action || strcasecmp(action, "Events") || !mask)
 		return;
 	on = strcasecmp(mask, "off") != 0;
-	if (a->http && on && !a->events_on)
-		drop_http_backlog(a);
+	if (a->http && on != a->events_on) {
+		a->events_on = 1;       /* the WaitEvent below may be sent */
+		if (on)
+			drop_http_backlog(a);
+		else
+			fill(a, 0);
+	}
 	a->events_on = on;
 }
 
@@ -388,6 +396,10 @@ int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline)
 	if (dequeue(a, ev))
 		return RC_OK;
 	for (;;) {
+		if (a->http && !a->events_on && !ami_has_buffered(a)) {
+			set_err(a, "no event: the session's events are off");
+			return RC_TIMEOUT;      /* see ami.h */
+		}
 		int rc = ami_read_msg(a, ev, deadline);
 		if (rc == RC_TIMEOUT)
 			set_err(a, "no event within the time limit");

@@ -39,7 +39,9 @@ int ami_action_until(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
 int ami_action_list(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
 		    int (*each)(const struct ami_msg *ev, void *arg), void *arg);
 /* Next event (queued ones first). deadline: now_ms() value, or -1 for none.
- * RC_TIMEOUT when the deadline passes, RC_CONNECT when the server closed. */
+ * RC_TIMEOUT when the deadline passes, RC_CONNECT when the server closed.
+ * Over HTTP with the session's events off only what has come is taken: a
+ * WaitEvent would switch them on (Asterisk does that for HTTP sessions). */
 int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline);
 /* Next message of any kind straight from the wire (no queue, no matching). */
 int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline);
@@ -72,8 +74,9 @@ const char *ami_host_label(const struct ami *a);   /* "host:port" or the URL */
 int ami_timeout_ms(const struct ami *a);
 int ami_is_http(const struct ami *a);
 /* The session's events are on: asked for at login, or by the last Events
- * action sent (by anyone; over HTTP, switching them on first drops the
- * events Asterisk kept from while they were off). */
+ * action sent (by anyone). Over HTTP, switching them on first drops the
+ * events Asterisk kept from while they were off, and switching them off
+ * first fetches those still waiting there, so ami_next_event has them. */
 int ami_events_on(const struct ami *a);
 /* Sends the "Events" action to change the event mask of the session. */
 int ami_set_events(struct ami *a, const char *mask);

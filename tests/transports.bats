@@ -164,6 +164,8 @@ scenario_shell() {
 	assert_line --partial 'Asterisk 22.10.1 built by'
 	assert_line --regexp '^CoreCurrentCalls: +0$'
 	assert_went_over
+	# Events are off: no WaitEvent, which would switch them on over HTTP.
+	! grep -q '^RECV WaitEvent' "$LOG"
 	if [ "$TRANSPORT" != http-digest ]; then
 		assert_equal "$(grep -c '^RECV Login' "$LOG")" 1     # one session for all
 	fi
