@@ -637,13 +637,9 @@ static int take_digits(const char **p, int n, int *out)
 
 static int parse_epoch(const char *s, time_t *out, char *err, size_t errsz)
 {
-	char *end;
-	long long v;
+	unsigned long v;
 
-	if (!isdigit((unsigned char)*s))
-		return fail(err, errsz, "\"@%s\": expected @ and seconds since 1970", s);
-	v = strtoll(s, &end, 10);
-	if (*end || v > (long long)INT_MAX * 4)
+	if (parse_uint(s, (unsigned long)INT_MAX * 4, &v) != 0)
 		return fail(err, errsz, "\"@%s\": expected @ and seconds since 1970", s);
 	*out = (time_t)v;
 	return 0;
