@@ -89,6 +89,22 @@ current_line() {
 	grep -v '^$' "$SCREEN" | tail -n 1
 }
 
+# wait_prompt: waits until the cursor's line is a bare prompt, drawn by
+# readline once it has the terminal again. Keys sent before that reach a
+# terminal in canonical mode, where Ctrl-D is not a key but an end of file
+# that readline never sees.
+wait_prompt() {
+	local i n bare='^ami [^>]*> $'
+	n=$(awk -v f="$TIME_FACTOR" 'BEGIN { print int(5 * f * 10) }')
+	for ((i = 0; i < n; i++)); do
+		[[ "$(current_line)" =~ $bare ]] && return 0
+		sleep 0.1
+	done
+	echo "the cursor's line never became a bare prompt:"
+	cat "$SCREEN"
+	return 1
+}
+
 type_text() {
 	tmux -S "$TMUX_SOCK" send-keys -l -- "$1"
 }
@@ -110,6 +126,7 @@ keys() {
 	type_text ping
 	keys Enter
 	wait_screen '^pong from 127\.0\.0\.1'
+	wait_prompt
 	keys C-d
 	wait_screen '^EXITED 0$'
 	assert_equal "$(grep '^RECV' "$LOG" | tail -n 1 | cut -d' ' -f2)" Logoff
@@ -186,6 +203,7 @@ keys() {
 	type_text 'ar Variable=STILL_HERE'
 	keys Enter
 	wait_log '^RECV Getvar Variable=STILL_HERE '
+	wait_prompt
 	type_text 'events off'
 	keys Enter
 	wait_screen '^ami 127\.0\.0\.1> $'
@@ -295,6 +313,7 @@ keys() {
 		keys Enter
 	done
 	wait_log '^RECV Ping'
+	wait_prompt
 	grep -q '^RECV UserEvent UserEvent=HistTest Secret=\*\*\*\* Key=\*\*\*\*' "$LOG" ||
 		grep -q '^RECV UserEvent UserEvent=HistTest' "$LOG"
 	keys C-d
@@ -313,6 +332,7 @@ keys() {
 	type_text 'ping -q'
 	keys Enter
 	wait_log '^RECV Ping'
+	wait_prompt
 	keys C-d
 	wait_screen '^EXITED 0$'
 	[[ ! -e "$XDG_STATE_HOME/ami/history" ]]
