@@ -178,23 +178,22 @@ each_char() {
 	AMI_SECRET="wor${LF}Action: Originate" refuse 3 ping
 }
 
+# shell_refuses PRINTF_FORMAT: `ami shell` reading that script exits 2
+# and names the bad character.
+shell_refuses() {
+	printf "$1" >"$BATS_TEST_TMPDIR/s"
+	refuse 2 shell "$BATS_TEST_TMPDIR/s"
+}
+
 # ---- ami shell ----------------------------------------------------------------------
 
 @test "shell: CR or NUL inside a line, in a shorthand or a raw block" {
-	printf 'UserEvent UserEvent=a\rAction: Originate\n' >"$BATS_TEST_TMPDIR/s"
-	run --separate-stderr ami shell "$BATS_TEST_TMPDIR/s"
-	assert_failure 2
+	shell_refuses 'UserEvent UserEvent=a\rAction: Originate\n'
 	[[ $stderr == *"carriage return"* ]] || fail "$stderr"
-	printf 'Action: UserEvent\nUserEvent: a\rAction: Originate\n\n' >"$BATS_TEST_TMPDIR/s"
-	run --separate-stderr ami shell "$BATS_TEST_TMPDIR/s"
-	assert_failure 2
-	printf 'command core show\0version\n' >"$BATS_TEST_TMPDIR/s"
-	run --separate-stderr ami shell "$BATS_TEST_TMPDIR/s"
-	assert_failure 2
+	shell_refuses 'Action: UserEvent\nUserEvent: a\rAction: Originate\n\n'
+	shell_refuses 'command core show\0version\n'
 	[[ $stderr == *"NUL byte"* ]] || fail "$stderr"
-	printf 'originate Local/100@test --app "Wait\rx"\n' >"$BATS_TEST_TMPDIR/s"
-	run --separate-stderr ami shell "$BATS_TEST_TMPDIR/s"
-	assert_failure 2
+	shell_refuses 'originate Local/100@test --app "Wait\rx"\n'
 	# The shell logs in before reading its lines; nothing after the Login.
 	grep -E '^RECV' "$BATS_TEST_TMPDIR/ami.log" | grep -vE '^RECV (Login|Logoff) ' && false
 	: >"$BATS_TEST_TMPDIR/ami.log"
