@@ -180,49 +180,17 @@ static int dequeue(struct ami *a, struct ami_msg *ev)
 	return 1;
 }
 
-/* An HTTP session keeps every event since its last WaitEvent, and
- * Asterisk applies the event mask only when WaitEvent hands them out: the
- * first one after events are switched on would bring all that happened
- * while they were off (minutes of them in a shell). One WaitEvent that
- * returns at once takes them; they are dropped. Done before the Events
- * action, so nothing that comes after it is lost. */
-static void drop_http_backlog(struct ami *a)
-{
-	struct ami_msg ev;
-	unsigned long n = 0;
-
-	ami_msg_init(&ev);
-	if (ami_next_event(a, &ev, 0) == RC_OK)
-		for (n = 1; ami_has_buffered(a) && ami_next_event(a, &ev, 0) == RC_OK; n++)
-			;
-	ami_msg_free(&ev);
-	if (n)
-		log_debug("dropped %lu events from before events were switched on", n);
-}
-
 /* Whoever sends an Events action (ami_set_events, tail-events, a user's
  * own `action Events`) switches the session's events on or off: noted
- * here. Over HTTP, when on, the backlog goes first (drop_http_backlog);
- * when off, one last WaitEvent fetches what waits on the server, so the
- * events that came before are not lost (they stay buffered for
- * ami_next_event, which asks for no more while events are off). */
-static void before_events_action(struct ami *a, const struct ami_msg *act)
+ * once it is sent, for ami_next_event (over HTTP the events that came
+ * before are fetched and the backlog dropped by the transport itself). */
+static void note_events_action(struct ami *a, const struct ami_msg *act)
 {
 	const char *action = ami_msg_get(act, "Action");
 	const char *mask = ami_msg_get(act, "EventMask");
-	int on;
 
-	if (!action || strcasecmp(action, "Events") || !mask)
-		return;
-	on = strcasecmp(mask, "off") != 0;
-	if (a->http && on != a->events_on) {
-		a->events_on = 1;       /* the WaitEvent below may be sent */
-		if (on)
-			drop_http_backlog(a);
-		else
-			fill(a, 0);
-	}
-	a->events_on = on;
+	if (action && !strcasecmp(action, "Events") && mask)
+		a->events_on = strcasecmp(mask, "off") != 0;
 }
 
 int ami_send(struct ami *a, struct ami_msg *act, char *id)
@@ -230,7 +198,6 @@ int ami_send(struct ami *a, struct ami_msg *act, char *id)
 	char buf[64], errbuf[300];
 	const char *have = ami_msg_get(act, "ActionID");
 
-	before_events_action(a, act);
 	if (have) {
 		snprintf(buf, sizeof buf, "%s", have);
 	} else {
@@ -258,6 +225,8 @@ int ami_send(struct ami *a, struct ami_msg *act, char *id)
 	 * its continuation: this connection can take nothing more. */
 	if (rc != RC_OK && rc != RC_USAGE)     /* HTTP refuses an oversized form unsent */
 		a->dead = 1;
+	if (rc == RC_OK)
+		note_events_action(a, act);
 	if (rc == RC_TIMEOUT)
 		set_err(a, "timed out sending to the server (it stopped reading)");
 	else if (rc != RC_OK)

@@ -76,7 +76,8 @@ int ami_is_http(const struct ami *a);
 /* The session's events are on: asked for at login, or by the last Events
  * action sent (by anyone). Over HTTP, switching them on first drops the
  * events Asterisk kept from while they were off, and switching them off
- * first fetches those still waiting there, so ami_next_event has them. */
+ * first fetches those still waiting there, so ami_next_event has them
+ * (done by the HTTP transport when it sends the Events action). */
 int ami_events_on(const struct ami *a);
 /* Sends the "Events" action to change the event mask of the session. */
 int ami_set_events(struct ami *a, const char *mask);

@@ -772,6 +772,34 @@ static void wire_to_form(struct http *h, const char *buf, size_t len)
 	}
 }
 
+/* An HTTP session keeps every event since its last WaitEvent, and
+ * Asterisk applies the event mask only when WaitEvent hands them out. So
+ * before an Events action that switches them on or off is POSTed, one
+ * WaitEvent that returns at once: switching on, it brings what happened
+ * while they were off (minutes of it in a shell), which is dropped;
+ * switching off, the last events wanted, kept for recv. What recv has not
+ * returned yet stays either way. */
+static void before_events_switch(struct http *h)
+{
+	size_t len = h->in.len, off = h->in_off;
+	int on, was_on, rc;
+
+	if (strcmp(h->action, "events") || !h->form_events)
+		return;
+	on = strcasecmp(h->form_events, "off") != 0;
+	was_on = h->events && strcasecmp(h->events, "off") != 0;
+	if (on == was_on)
+		return;
+	rc = poll_once(h, 0);
+	if (on && rc == RC_OK && h->in.len > len)
+		log_debug("dropped %zu bytes of events from while events were off",
+			  h->in.len - len);
+	if (on || rc != RC_OK) {
+		h->in.len = len;
+		h->in_off = off;
+	}
+}
+
 static int http_send(struct transport *t, const char *buf, size_t len, int64_t deadline)
 {
 	struct http *h = (struct http *)t;
@@ -787,6 +815,7 @@ static int http_send(struct transport *t, const char *buf, size_t len, int64_t d
 		buf_wipe(&h->form);
 		return RC_USAGE;
 	}
+	before_events_switch(h);
 	return RC_OK;
 }
 
