@@ -1,6 +1,7 @@
 /* config_test.c - unit tests for common/config.c and common/md5.c.
  * Ends with "N passed, N failed"; exits 1 when anything failed.
  * Works in a private temp dir with HOME and the AMI_* variables reset. */
+#undef _XOPEN_SOURCE              /* readline.pc passes 600 */
 #define _XOPEN_SOURCE 700           /* posix_openpt & co. for the prompt test */
 #include <errno.h>
 #include <fcntl.h>
