@@ -30,6 +30,9 @@
 #include "util.h"
 
 #define OUT_BUF_SIZE (64 * 1024)
+/* The most escaping can make of len bytes, plus two quotes and the 32
+ * bytes copy_plain and short_header may write past its end. */
+#define JSON_ROOM(len) (6 * (size_t)(len) + 34)
 #if defined(__linux__) && !defined(F_SETPIPE_SZ)
 #define F_SETPIPE_SZ 1031           /* <fcntl.h> hides it without _GNU_SOURCE */
 #endif
@@ -54,6 +57,8 @@ static struct {
 	int saved_flags;            /* stdout's file status flags before, or */
 	int saved_fd;               /* ... stdout itself (>= 0) when we reopened it */
 	size_t max, target;         /* queue bound; size at which a block is closed */
+	size_t block_cap;           /* a new block: target, and room past it for the
+				     * biggest usual reserve (a JSON event's) */
 	struct block *head, *tail, *spare;
 	size_t closed;              /* unwritten bytes in blocks before the tail */
 	size_t rec_start;           /* start of the record being formatted (tail) */
@@ -140,7 +145,7 @@ static struct block *block_new(size_t cap)
 /* Keeps one block for reuse, so a steady stream does not call malloc. */
 static void block_free(struct block *b)
 {
-	if (!q.spare && b->cap <= 2 * q.target) {
+	if (!q.spare && b->cap <= 2 * q.block_cap) {
 		q.spare = b;
 		return;
 	}
@@ -228,7 +233,7 @@ static char *queue_reserve(size_t n)
 	int at_tail = obuf == q.tail->data;
 
 	if (at_tail && q.rec_start > 0) {
-		size_t part = olen - q.rec_start, cap = q.target + q.target / 4;
+		size_t part = olen - q.rec_start, cap = q.block_cap;
 		struct block *b = block_new(cap > part + n ? cap : part + n);
 		memcpy(b->data, obuf + q.rec_start, part);
 		b->len = part;
@@ -392,7 +397,9 @@ int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop)
 	if (q.target < 4096)
 		q.target = 4096;
 	q.on_drop = on_drop;
-	q.head = q.tail = block_new(q.target + q.target / 4);
+	q.block_cap = q.target + (q.target / 4 > JSON_ROOM(WIRE_FRAMED_MAX) ?
+				  q.target / 4 : JSON_ROOM(WIRE_FRAMED_MAX));
+	q.head = q.tail = block_new(q.block_cap);
 	q.closed = q.rec_start = 0;
 	set_target(q.tail);
 	q.on = 1;
@@ -409,7 +416,7 @@ void out_record_end(int is_event)
 		q.tail->notes++;
 	q.rec_start = olen;
 	if (olen >= q.target) {
-		push_tail(block_new(q.target + q.target / 4));
+		push_tail(block_new(q.block_cap));
 		queue_write();
 	}
 	size_t queued = queued_bytes();
@@ -690,9 +697,6 @@ static char *escape_into(char *o, const char *str, size_t len, const char *lim)
 	}
 }
 
-/* The most escaping can make of len bytes, plus two quotes and the 32
- * bytes copy_plain and short_header may write past its end. */
-#define JSON_ROOM(len) (6 * (size_t)(len) + 34)
 /* Strings longer than this go through out_json_string's smaller steps. */
 #define JSON_DIRECT_MAX (OUT_BUF_SIZE / 16)
 
