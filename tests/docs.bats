@@ -98,6 +98,14 @@ bash_complete() {
 	' "$DOCS_TOP/completions/ami.bash" "$@"
 }
 
+# Prints the fish completions (the candidates, without descriptions) of the
+# command line $1, with completions/ami.fish loaded and no user config.
+fish_complete() {
+	HOME=$BATS_TEST_TMPDIR XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/.config \
+		XDG_DATA_HOME=$BATS_TEST_TMPDIR/.local/share fish -N -c \
+		"source completions/ami.fish; complete -C '$1'" 2>&1 | cut -f1
+}
+
 need_bash_completion() {
 	[[ -f $BASH_COMPLETION ]] || skip "bash-completion is not installed"
 }
@@ -268,9 +276,7 @@ make_stub_ami() {
 	command -v fish >/dev/null || skip "fish is not installed"
 	local c opt got missing=()
 	for c in $(documented_commands); do
-		got=$(HOME=$BATS_TEST_TMPDIR XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/.config \
-			XDG_DATA_HOME=$BATS_TEST_TMPDIR/.local/share fish -N -c \
-			"source completions/ami.fish; complete -C 'ami $c --'" 2>&1 | cut -f1)
+		got=$(fish_complete "ami $c --")
 		for opt in $(long_options "$c"); do
 			text_has "${opt#--}" <<<"$got" || missing+=("ami $c $opt")
 		done
@@ -281,11 +287,6 @@ make_stub_ami() {
 @test "fish: originate --wait=<TAB> offers answer and hangup, never as operands" {
 	need_ami
 	command -v fish >/dev/null || skip "fish is not installed"
-	fish_complete() {
-		HOME=$BATS_TEST_TMPDIR XDG_CONFIG_HOME=$BATS_TEST_TMPDIR/.config \
-			XDG_DATA_HOME=$BATS_TEST_TMPDIR/.local/share fish -N -c \
-			"source completions/ami.fish; complete -C '$1'" 2>&1 | cut -f1
-	}
 	run fish_complete 'ami originate PJSIP/100 --wait='
 	assert_output "$(printf '%s\n' --wait=answer --wait=hangup)"
 	run fish_complete 'ami originate PJSIP/100 '

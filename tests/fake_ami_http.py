@@ -45,7 +45,11 @@ HTTP-only options:
   --http-prefix P     serve under /P/ (http.conf prefix)
   --http-forget N     forget a session after it served N requests (a
                       deterministic "session expired")
-  --http-hostile M    status-500 | redirect | html | empty | bad-xml | hang
+  --http-hostile M    every request to an AMI endpoint is answered badly:
+                      status-500 | redirect (to another path) |
+                      redirect-loop (302 to the very URL asked for) | html |
+                      empty | bad-xml | hang | truncated-chunked (a chunked
+                      body that stops inside its first chunk, then close)
 Each request line is logged as "HTTP <method> <path>"; digest checks as
 "DIGEST ok|fail <user>"; TLS handshakes as "TLS <version>" or
 "TLS HANDSHAKE FAILED <reason>".
@@ -440,6 +444,9 @@ class Handler(BaseHTTPRequestHandler):
         elif mode == "redirect":
             self.send_html(302, "Found", "Moved", [("Location", "http://127.0.0.1:%d/elsewhere/rawman"
                                                     % self.server.server_address[1])])
+        elif mode == "redirect-loop":
+            self.send_html(302, "Found", "Moved", [("Location", "http://127.0.0.1:%d%s"
+                                                    % (self.server.server_address[1], self.path))])
         elif mode == "html":
             body = b"<html><body>Manager Tester</body></html>\r\n"
             self.send_common(200, "text/html", len(body))
@@ -452,6 +459,11 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         elif mode == "hang":
             time.sleep(self.state.opts.lifetime)
+        elif mode == "truncated-chunked":
+            # Raw bytes: a chunk of 0x100 bytes announced, 23 sent, then the close.
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n100\r\nResponse: Success\r\nMess")
+            self.close_connection = True
         else:
             return False
         return True
@@ -635,8 +647,8 @@ def parse_args(argv):
     p.add_argument("--httptimeout", type=int, default=60)
     p.add_argument("--http-prefix", default="")
     p.add_argument("--http-forget", type=int, default=0)
-    p.add_argument("--http-hostile", choices=["status-500", "redirect", "html", "empty",
-                                              "bad-xml", "hang"])
+    p.add_argument("--http-hostile", choices=["status-500", "redirect", "redirect-loop", "html",
+                                              "empty", "bad-xml", "hang", "truncated-chunked"])
     ours, rest = p.parse_known_args(argv)
     opts = fa.parse_args(rest)
     for k, v in vars(ours).items():

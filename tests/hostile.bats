@@ -360,70 +360,17 @@ netns_stop() {
 
 # ---- HTTP ----------------------------------------------------------------------------
 
-# start_http_server fake_ami_http.py|raw [ARGS...]: the HTTP test server
-# (tests/fake_ami_http.py --http ARGS), or with "raw" a bare HTTP server
-# that answers every request in the one bad way ARGS names:
-#   truncated-chunked  a chunked body that stops inside its first chunk
-#   redirect-loop      302 to the very URL asked for
-# Sets HTTP_URL, and FAKE_AMI_PID for stop_fake_ami.
+# start_http_server [fake_ami_http.py options...]: the HTTP test server
+# (start_fake_ami_http in helper.bash, with --http); its --http-hostile MODE
+# answers every request in one bad way. Sets HTTP_URL.
 start_http_server() {
-	local out="$BATS_TEST_TMPDIR/http.out" word a b port i
-	: >"$out"
-	if [ "$1" = raw ]; then
-		python3 - "$2" >"$out" 2>"$BATS_TEST_TMPDIR/http.err" 3>&- <<'EOF' &
-import socket, sys, threading, time
-mode = sys.argv[1]
-srv = socket.socket()
-srv.bind(("127.0.0.1", 0))
-srv.listen(16)
-srv.settimeout(0.2)
-port = srv.getsockname()[1]
-print("READY %d" % port, flush=True)
-
-def serve(c):
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = c.recv(65536)
-        if not chunk:
-            return
-        data += chunk
-    if mode == "truncated-chunked":
-        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
-                  b"Transfer-Encoding: chunked\r\n\r\n100\r\nResponse: Success\r\nMess")
-    elif mode == "redirect-loop":
-        c.sendall(b"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:%d/rawman\r\n"
-                  b"Content-Length: 0\r\n\r\n" % port)
-    c.close()
-
-end = time.monotonic() + 60
-while time.monotonic() < end:
-    try:
-        conn, _ = srv.accept()
-    except socket.timeout:
-        continue
-    threading.Thread(target=serve, args=(conn,), daemon=True).start()
-EOF
-	else
-		shift
-		python3 "$TESTS_DIR/fake_ami_http.py" --http --lifetime 60 \
-			--log "$BATS_TEST_TMPDIR/ami.log" --violations "$BATS_TEST_TMPDIR/violations" \
-			"$@" >"$out" 2>"$BATS_TEST_TMPDIR/http.err" 3>&- &
-	fi
-	FAKE_AMI_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		if read -r word a b port <"$out" && [ "$word" = READY ]; then
-			HTTP_URL="http://127.0.0.1:${port:-$a}/"
-			return 0
-		fi
-		kill -0 "$FAKE_AMI_PID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$BATS_TEST_TMPDIR/http.err" >&2
-	fail "the HTTP test server did not start"
+	LOG="$BATS_TEST_TMPDIR/ami.log"
+	start_fake_ami_http --http --lifetime 60 "$@"
+	HTTP_URL="http://127.0.0.1:$HTTP_PORT/"
 }
 
 @test "HTTP: status 500 -> exit 7, names the status" {
-	start_http_server fake_ami_http.py --http-hostile status-500
+	start_http_server --http-hostile status-500
 	timed_run ami ping -t 2 --url "$HTTP_URL"
 	assert_failure 7
 	assert_stderr "HTTP 500 Internal Server Error from ${HTTP_URL}rawman"
@@ -431,7 +378,7 @@ EOF
 }
 
 @test "HTTP: a redirect loop -> exit 7, redirects are not followed" {
-	start_http_server raw redirect-loop
+	start_http_server --http-hostile redirect-loop
 	timed_run ami ping -t 2 --url "$HTTP_URL"
 	assert_failure 7
 	assert_stderr "HTTP 302 Found from ${HTTP_URL}rawman to ${HTTP_URL}rawman: ami does not follow redirects"
@@ -439,7 +386,7 @@ EOF
 }
 
 @test "HTTP: a wrong Content-Type (an HTML page) -> exit 7" {
-	start_http_server fake_ami_http.py --http-hostile html
+	start_http_server --http-hostile html
 	timed_run ami ping -t 2 --url "$HTTP_URL"
 	assert_failure 7
 	assert_stderr "answered with Content-Type text/html, not text/plain"
@@ -447,7 +394,7 @@ EOF
 }
 
 @test "HTTP: a chunked body cut short -> exit 5" {
-	start_http_server raw truncated-chunked
+	start_http_server --http-hostile truncated-chunked
 	timed_run ami ping -t 2 --url "$HTTP_URL"
 	assert_failure 5
 	assert_stderr "HTTP request to ${HTTP_URL}rawman failed: transfer closed with outstanding read data remaining"

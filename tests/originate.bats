@@ -79,7 +79,7 @@ assert_nothing_sent() {
 	run --separate-stderr ami originate Local/100@test --app Wait --data 5
 	assert_success
 	assert_output "queued: Local/100@test"
-	! sent | grep -q "ChannelId="
+	if sent | grep -q "ChannelId="; then fail "a ChannelId was sent without --wait: $(sent)"; fi
 	grep "RECV Login" "$BATS_TEST_TMPDIR/ami.log" | grep -q "Events=off"
 }
 

@@ -33,7 +33,7 @@ where() {
 	assert_output "redirected: $ch to park,1234,1"
 	assert_equal "$stderr" ""
 	sent_has "Channel=$ch Context=park Exten=1234 Priority=1"
-	! sent | grep -q ExtraChannel
+	if sent | grep -q ExtraChannel; then fail "an ExtraChannel was sent for one channel: $(sent)"; fi
 	assert_equal "$(where "$ch")" "park!1234!1"
 }
 

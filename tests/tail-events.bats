@@ -167,14 +167,14 @@ EOF
 	start_fake_ami --events 300
 	ami tail-events -j --exclude-event 'new*' --exclude-event VarSet -c 100 >"$OUT"
 	assert_equal "$(wc -l <"$OUT")" 100
-	! grep -Eq '"Event":"(New[a-zA-Z]*|VarSet)"' "$OUT"
+	if grep -Eq '"Event":"(New[a-zA-Z]*|VarSet)"' "$OUT"; then fail "an excluded event was printed"; fi
 	grep -q 'RECV Filter Operation=Add Filter=!^Event: ' "$LOG"
 }
 
 @test "--no-server-filter: no Filter action, same output" {
 	start_fake_ami --events 300
 	ami tail-events -j -e Hangup --until StreamDone --no-server-filter >"$OUT"
-	! grep -q 'RECV Filter' "$LOG"
+	if grep -q 'RECV Filter' "$LOG"; then fail "a Filter action was sent despite --no-server-filter"; fi
 	assert_equal "$(sed -E 's/^\{"Event":"([^"]*)".*/\1/' "$OUT" | sort -u)" $'Hangup\nStreamDone'
 	[ "$(grep -c Hangup "$OUT")" -gt 5 ]
 }
@@ -361,7 +361,11 @@ EOF
 		wait_for 5 lines_in "$OUT" 3
 		kill -$sig "$TAIL_PID"
 		wait_exit "$TAIL_PID" 5
-		[ "$sig" = TERM ] && assert_equal "$RC" 143 || assert_equal "$RC" 130
+		if [ "$sig" = TERM ]; then
+			assert_equal "$RC" 143
+		else
+			assert_equal "$RC" 130
+		fi
 		python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$OUT"
 		[ ! -s "$ERR" ]
 	done
@@ -379,8 +383,8 @@ EOF
 	run bash -c 'ami tail-events -j --until StreamDone 2>"$1" | { sleep 2; cat; } >"$2"; exit ${PIPESTATUS[0]}' _ "$ERR" "$OUT"
 	assert_success
 	assert_equal "$(wc -l <"$OUT")" 100001
-	! grep -q AmiDropped "$OUT"
-	! grep -q 'WRITE TIMEOUT' "$LOG"
+	if grep -q AmiDropped "$OUT"; then fail "events were dropped (AmiDropped)"; fi
+	if grep -q 'WRITE TIMEOUT' "$LOG"; then fail "the server hit its write timeout"; fi
 	[ ! -s "$ERR" ]
 }
 
