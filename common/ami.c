@@ -451,13 +451,8 @@ static int md5_key(struct ami *a, const struct profile *p, char key[33])
 		set_err(a, "the server sent no Challenge for MD5 login");
 		rc = RC_PROTOCOL;
 	}
-	if (rc == RC_OK) {
-		struct md5_ctx md5;
-		md5_init(&md5);
-		md5_update(&md5, challenge, strlen(challenge));
-		md5_update(&md5, p->secret, strlen(p->secret));
-		md5_final_hex(&md5, key);
-	}
+	if (rc == RC_OK)
+		md5_challenge_key(challenge, p->secret, key);
 	ami_msg_free(&act);
 	ami_msg_free(&reply);
 	return rc;

@@ -86,14 +86,6 @@ struct http {
 
 /* ---------- buffers and forms ---------- */
 
-/* Forms may hold the secret: zero them before reuse or free. */
-static void buf_wipe(struct strbuf *b)
-{
-	if (b->p)
-		secret_wipe(b->p, b->cap);
-	b->len = 0;
-}
-
 /* application/x-www-form-urlencoded: unreserved bytes as they are, the
  * rest as %XX (CR, LF and NUL included, so nothing can break the body). */
 static void put_escaped(struct strbuf *b, const char *s, size_t n)
@@ -453,11 +445,7 @@ static int challenge_key(struct http *h, long ms, char key[33])
 				 h->url);
 			rc = RC_AUTH;
 		} else {
-			struct md5_ctx md5;
-			md5_init(&md5);
-			md5_update(&md5, c, strlen(c));
-			md5_update(&md5, h->secret ? h->secret : "", h->secret ? strlen(h->secret) : 0);
-			md5_final_hex(&md5, key);
+			md5_challenge_key(c, h->secret, key);
 		}
 	}
 	ami_msg_free(&m);
@@ -565,21 +553,30 @@ static void note_answer(struct http *h, const struct strbuf *text)
 	struct ami_msg m;
 	int ok;
 
+	if (!strcmp(h->action, "logoff")) {
+		h->logged_in = 0;
+		return;
+	}
+	/* Only these answers tell something: parsing a list's whole answer
+	 * again to learn nothing would double the cost of every big one. */
+	if (strcmp(h->action, "login") && strcmp(h->action, "events") && strcmp(h->action, "filter"))
+		return;
 	ami_msg_init(&m);
 	ok = first_msg(text, &m) && reply_is(&m, "Success");
-	if (!strcmp(h->action, "login") && ok) {
+	ami_msg_free(&m);
+	if (!ok)
+		return;
+	if (!strcmp(h->action, "login")) {
 		h->logged_in = 1;
 		snprintf(h->login_cookie, sizeof h->login_cookie, "%s", h->cookie);
 		if (h->form_events)
 			replace(&h->events, h->form_events);
-	} else if (!strcmp(h->action, "logoff")) {
-		h->logged_in = 0;
-	} else if (!strcmp(h->action, "events") && ok && h->form_events) {
-		replace(&h->events, h->form_events);
-	} else if (!strcmp(h->action, "filter") && ok && h->nreplay < MAX_REPLAY) {
+	} else if (!strcmp(h->action, "events")) {
+		if (h->form_events)
+			replace(&h->events, h->form_events);
+	} else if (h->nreplay < MAX_REPLAY) {
 		h->replay[h->nreplay++] = xstrndup(h->form.p, h->form.len);
 	}
-	ami_msg_free(&m);
 }
 
 /* POSTs the action sent last and keeps its answer for recv. */
@@ -595,7 +592,7 @@ static int run_pending(struct http *h, int64_t deadline)
 		note_answer(h, &text);
 		strbuf_add(&h->in, text.p, text.len);
 	}
-	buf_wipe(&h->form);
+	strbuf_wipe(&h->form);
 	replace(&h->form_events, NULL);
 	free(text.p);
 	return rc;
@@ -812,7 +809,7 @@ static int http_send(struct transport *t, const char *buf, size_t len, int64_t d
 	if (h->form.len > MAX_POST) {
 		snprintf(t->err, sizeof t->err, "refusing to send: the action is %zu bytes as "
 			 "an HTTP form, and Asterisk takes at most %d", h->form.len, MAX_POST);
-		buf_wipe(&h->form);
+		strbuf_wipe(&h->form);
 		return RC_USAGE;
 	}
 	before_events_switch(h);

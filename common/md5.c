@@ -148,3 +148,14 @@ void md5_hex(const void *data, size_t len, char out[33])
 	md5_update(&c, data, len);
 	md5_final_hex(&c, out);
 }
+
+void md5_challenge_key(const char *challenge, const char *secret, char key[33])
+{
+	struct md5_ctx c;
+
+	md5_init(&c);
+	md5_update(&c, challenge, strlen(challenge));
+	if (secret)
+		md5_update(&c, secret, strlen(secret));
+	md5_final_hex(&c, key);
+}

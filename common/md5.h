@@ -20,5 +20,7 @@ void md5_final(struct md5_ctx *c, unsigned char digest[16]);
 void md5_final_hex(struct md5_ctx *c, char out[33]);
 /* One-shot: the lower-case hex digest of data. */
 void md5_hex(const void *data, size_t len, char out[33]);
+/* The Key of an AMI MD5 login: md5_hex(challenge + secret); NULL secret: "". */
+void md5_challenge_key(const char *challenge, const char *secret, char key[33]);
 
 #endif

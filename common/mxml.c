@@ -18,31 +18,28 @@
 #define MAX_NAME 256
 
 /* Header names seen from Asterisk 22 (the captures) and common events,
- * for undoing the lower-casing. One lower-case form has two spellings in
- * Asterisk (BridgeId in CoreShowChannel, BridgeID in Status); the first
- * wins. Keep sorted by the escaped form only for readability. */
+ * for undoing the lower-casing; only those the default rule (the first
+ * letter upper case: "Channel", "Uniqueid") would get wrong. One
+ * lower-case form has two spellings in Asterisk (BridgeId in
+ * CoreShowChannel, BridgeID in Status); the first wins. Keep sorted by
+ * the escaped form only for readability. */
 static const char *const known_names[] = {
-	"Abandoned", "Account", "AccountCode", "AccountID", "ActionID", "Address", "Admin", "Agent",
-	"AMIversion", "AnsweredTime", "AOR", "AppData", "Application", "ApplicationData",
-	"AsteriskVersion", "Async", "Auths", "AuthType", "Begin", "BridgeCreator", "BridgeId",
+	"AccountCode", "AccountID", "ActionID", "AMIversion", "AnsweredTime", "AOR", "AppData",
+	"ApplicationData", "AsteriskVersion", "AuthType", "BridgeCreator", "BridgeId",
 	"BridgeName", "BridgeNumChannels", "BridgeTechnology", "BridgeType", "BridgeUniqueid",
-	"BridgeVideoSourceMode", "CallerID", "CallerIDName", "CallerIDNum", "Callgroup", "Calls",
-	"CallsTaken", "Cause", "Cause-txt", "Challenge", "Channel", "ChannelId", "ChannelState",
-	"ChannelStateDesc", "ChanVariable", "CID-CallingPres", "Codecs", "Command", "Completed",
-	"Conference", "ConnectedLineName", "ConnectedLineNum", "Contacts", "Context",
-	"CoreCDRenabled", "CoreCurrentCalls", "CoreHTTPenabled", "CoreMaxCalls",
-	"CoreMaxFilehandles", "CoreMaxLoadAvg", "CoreProcessedCalls", "CoreRealTimeEnabled",
-	"CoreReloadDate", "CoreReloadTime", "CoreRunGroup", "CoreRunUser", "CoreStartupDate",
-	"CoreStartupTime", "Count", "Data", "DestAccountCode", "DestBridgeUniqueid",
-	"DestCallerIDName", "DestCallerIDNum", "DestChannel", "DestChannelState",
-	"DestChannelStateDesc", "DestConnectedLineName", "DestConnectedLineNum", "DestContext",
-	"DestExten", "Destination", "DestLanguage", "DestLinkedid", "DestPriority", "DestUniqueid",
-	"Device", "DialStatus", "DialString", "Digit", "Direction", "DNID", "Duration",
-	"DurationMs", "EarlyMedia", "EffectiveConnectedLineName", "EffectiveConnectedLineNum",
-	"End", "EndMarked", "EndMarkedAny", "Endpoint", "Event", "EventList", "Events", "EventTV",
-	"EventVersion", "Exten", "Extension", "ExtraChannel", "ExtraContext", "ExtraExten",
-	"ExtraPriority", "Family", "Filename", "Foo", "Header", "Hint", "Holdtime", "InCall",
-	"Interface", "Items", "Key", "Language", "LastCall", "LastReload", "Linkedid", "ListItems",
+	"BridgeVideoSourceMode", "CallerID", "CallerIDName", "CallerIDNum", "CallsTaken",
+	"Cause-txt", "ChannelId", "ChannelState", "ChannelStateDesc", "ChanVariable",
+	"CID-CallingPres", "ConnectedLineName", "ConnectedLineNum", "CoreCDRenabled",
+	"CoreCurrentCalls", "CoreHTTPenabled", "CoreMaxCalls", "CoreMaxFilehandles",
+	"CoreMaxLoadAvg", "CoreProcessedCalls", "CoreRealTimeEnabled", "CoreReloadDate",
+	"CoreReloadTime", "CoreRunGroup", "CoreRunUser", "CoreStartupDate", "CoreStartupTime",
+	"DestAccountCode", "DestBridgeUniqueid", "DestCallerIDName", "DestCallerIDNum",
+	"DestChannel", "DestChannelState", "DestChannelStateDesc", "DestConnectedLineName",
+	"DestConnectedLineNum", "DestContext", "DestExten", "DestLanguage", "DestLinkedid",
+	"DestPriority", "DestUniqueid", "DialStatus", "DialString", "DNID", "DurationMs",
+	"EarlyMedia", "EffectiveConnectedLineName", "EffectiveConnectedLineNum", "EndMarked",
+	"EndMarkedAny", "EventList", "EventTV", "EventVersion", "ExtraChannel", "ExtraContext",
+	"ExtraExten", "ExtraPriority", "InCall", "LastCall", "LastReload", "ListItems",
 	"LocalAddress", "LocalOneAccountCode", "LocalOneCallerIDName", "LocalOneCallerIDNum",
 	"LocalOneChannel", "LocalOneChannelState", "LocalOneChannelStateDesc",
 	"LocalOneConnectedLineName", "LocalOneConnectedLineNum", "LocalOneContext",
@@ -51,18 +48,12 @@ static const char *const known_names[] = {
 	"LocalTwoCallerIDNum", "LocalTwoChannel", "LocalTwoChannelState",
 	"LocalTwoChannelStateDesc", "LocalTwoConnectedLineName", "LocalTwoConnectedLineNum",
 	"LocalTwoContext", "LocalTwoExten", "LocalTwoLanguage", "LocalTwoLinkedid",
-	"LocalTwoPriority", "LocalTwoUniqueid", "Locked", "Mailbox", "Marked", "MarkedUser", "Max",
-	"MemberName", "Membership", "Message", "Module", "ModuleLoadStatus", "Muted",
-	"Nativeformats", "NewMessages", "ObjectName", "ObjectType", "OldMessages", "Opaque-data",
-	"OtherChannelId", "Output", "Parties", "Paused", "PausedReason", "Peer", "PeerStatus",
-	"Penalty", "Pickupgroup", "Ping", "Port", "Position", "Priority", "Privilege", "Queue",
-	"Readformat", "Readtrans", "Reason", "RemoteAddress", "RequestType", "Response", "Result",
-	"Ringinuse", "Seconds", "Secret", "ServiceLevel", "ServicelevelPerf", "Service",
-	"SessionID", "SessionTV", "Severity", "SoundsSearchCustomDir", "Source", "State",
-	"StateInterface", "Status", "StatusText", "Strategy", "SystemName", "Talking", "TalkTime",
-	"TargetChannel", "Timeout", "Timestamp", "TimeToHangup", "Transfer", "Type", "Uniqueid",
-	"Uptime", "UserEvent", "Username", "UsingPassword", "Val", "Value", "Variable", "Wait",
-	"Waiting", "WaitEvent", "WaitMarked", "Weight", "Writeformat", "Writetrans",
+	"LocalTwoPriority", "LocalTwoUniqueid", "MarkedUser", "MemberName", "ModuleLoadStatus",
+	"NewMessages", "ObjectName", "ObjectType", "OldMessages", "Opaque-data",
+	"OtherChannelId", "PausedReason", "PeerStatus", "RemoteAddress", "RequestType",
+	"ServiceLevel", "ServicelevelPerf", "SessionID", "SessionTV", "SoundsSearchCustomDir",
+	"StateInterface", "StatusText", "SystemName", "TalkTime", "TargetChannel",
+	"TimeToHangup", "UserEvent", "UsingPassword", "WaitEvent", "WaitMarked",
 };
 
 /* Asterisk's escaping of a name: lower case, non-alphanumerics -> '_'. */
@@ -116,8 +107,6 @@ size_t mxml_header_name(const char *attr, size_t len, char *name, size_t cap)
 		name[0] = (char)toupper((unsigned char)name[0]);
 	return n;
 }
-
-/* ---------- output ---------- */
 
 /* ---------- values ---------- */
 

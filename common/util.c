@@ -205,10 +205,16 @@ void strbuf_add(struct strbuf *b, const char *s, size_t n)
 
 void strbuf_adds(struct strbuf *b, const char *s) { strbuf_add(b, s, strlen(s)); }
 
-void strbuf_free(struct strbuf *b)
+void strbuf_wipe(struct strbuf *b)
 {
 	if (b->p)
 		secret_wipe(b->p, b->cap);
+	b->len = 0;
+}
+
+void strbuf_free(struct strbuf *b)
+{
+	strbuf_wipe(b);
 	free(b->p);
 	b->p = NULL;
 	b->len = b->cap = 0;

@@ -67,7 +67,10 @@ struct strbuf {
 };
 void strbuf_add(struct strbuf *b, const char *s, size_t n);
 void strbuf_adds(struct strbuf *b, const char *s);
-/* Zeroes the whole allocation (it may have held a secret) and frees it. */
+/* Zeroes the whole allocation (it may have held a secret) and empties b,
+ * keeping the memory for reuse. */
+void strbuf_wipe(struct strbuf *b);
+/* strbuf_wipe, then frees it. */
 void strbuf_free(struct strbuf *b);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
