@@ -111,4 +111,4 @@ uninstall:
 
 clean:
 	rm -f ami $(OBJ) $(UNIT_TESTS) tests/unit/*.o
-	rm -rf tests/fuzz/out
+	rm -rf tests/fuzz/out bench/out

@@ -448,18 +448,13 @@ static void note_hangup(struct call *c, const struct ami_msg *m)
 		keep(&c->channel, ami_msg_get(m, "Channel"));
 }
 
-/* Sorts one message into what it tells about our call. Returns 1 when the
- * message concerned us (raw output prints those). */
-static int track(struct call *c, const struct ami_msg *m, int sync)
+/* Sorts one event into what it tells about our call. Returns 1 when the
+ * event concerned us (raw output prints those). The response is not one:
+ * ami_await_response has it. */
+static int track(struct call *c, const struct ami_msg *m)
 {
 	const char *ev = ami_msg_get(m, "Event");
 
-	if (!ami_msg_is_event(m)) {
-		if (!header_is(m, "ActionID", c->id))
-			return 0;
-		note_response(c, m, sync);
-		return 1;
-	}
 	if (!strcasecmp(ev, "OriginateResponse") && header_is(m, "ActionID", c->id)) {
 		note_originate_response(c, m);
 		return 1;
@@ -617,14 +612,13 @@ static int report_refused(const struct call *c)
 	return RC_ACTION;
 }
 
-/* Notes a message that belongs to the call; raw output shows each. */
-static int take(struct call *c, const struct ami_msg *m, int sync)
+/* Raw output shows each message that belongs to the call as it comes. */
+static int show_raw(const struct ami_msg *m)
 {
-	if (track(c, m, sync) && out_get_format() == OUT_RAW) {
-		out_msg(m);
-		return out_flush();
-	}
-	return RC_OK;
+	if (out_get_format() != OUT_RAW)
+		return RC_OK;
+	out_msg(m);
+	return out_flush();
 }
 
 /* Waits for the response (events are queued by the session meanwhile),
@@ -642,15 +636,13 @@ static int follow(struct ami *a, struct call *c, const struct orig_opts *o, int 
 				deadline_for(c, o, a, timeout_ms, start));
 	if (rc == RC_OK || rc == RC_ACTION) {   /* a refusal is an answer too */
 		note_response(c, &m, o->sync);
-		rc = RC_OK;
-		if (out_get_format() == OUT_RAW && (out_msg(&m) != RC_OK || out_flush() != RC_OK))
-			rc = RC_IO;
+		rc = show_raw(&m);
 	}
 	while (rc == RC_OK && !call_done(c, o->wait)) {
 		rc = ami_next_event(a, &m, deadline_for(c, o, a, timeout_ms, start));
 		if (rc != RC_OK)
 			break;
-		if ((rc = take(c, &m, o->sync)) != RC_OK)
+		if (track(c, &m) && (rc = show_raw(&m)) != RC_OK)
 			break;
 		if (c->outcome_known && !was_known && c->answered && o->wait == WAIT_HANGUP) {
 			print_answered(c);

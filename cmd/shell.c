@@ -277,6 +277,8 @@ static void drain(struct shell *sh)
 		out_flush();
 		prompt_show(sh);
 	}
+	if (sh->a && ami_is_http(sh->a))   /* it has just asked for events */
+		sh->next_fetch = now_ms() + HTTP_EVENTS_MS;
 }
 
 /* The names of the actions this user may send (ListCommands: one header
@@ -1318,7 +1320,7 @@ static int wait_for_key_ms(struct shell *sh, int http)
 static void interactive_step(struct shell *sh)
 {
 	int http = sh->a && ami_is_http(sh->a);
-	int sock = sh->a && !http ? ami_fd(sh->a) : -1;
+	int sock = sh->a ? ami_fd(sh->a) : -1;     /* -1 over HTTP */
 	struct pollfd pfd[2] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sock, .events = POLLIN },
@@ -1332,12 +1334,8 @@ static void interactive_step(struct shell *sh)
 		}
 		return;
 	}
-	if (http && sh->events && now_ms() >= sh->next_fetch) {
-		drain(sh);      /* one WaitEvent that returns at once */
-		sh->next_fetch = now_ms() + HTTP_EVENTS_MS;
-	} else if (sh->more || pfd[1].revents) {
-		drain(sh);
-	}
+	if ((http && sh->events && now_ms() >= sh->next_fetch) || sh->more || pfd[1].revents)
+		drain(sh);      /* over HTTP: one WaitEvent that returns at once */
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		rl_callback_read_char();
 	else if (pfd[0].revents & POLLNVAL)
