@@ -226,7 +226,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 static const char *curl_text(const struct http *h, CURLcode cc)
 {
-	return h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc);
+	return curl_reason(h->curl, h->errbuf, cc);
 }
 
 /* libcurl takes proxies from the environment; easy to forget when the
@@ -252,7 +252,6 @@ static int transfer_failed(struct http *h, CURLcode cc)
 {
 	char *err = h->t.err;
 	size_t len = sizeof h->t.err;
-	long os_errno = 0;
 
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
@@ -269,9 +268,8 @@ static int transfer_failed(struct http *h, CURLcode cc)
 		snprintf(err, len, "%s did not answer in HTTP: %s", h->url, curl_text(h, cc));
 		return RC_PROTOCOL;
 	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(h->curl, CURLINFO_OS_ERRNO, &os_errno);
-		snprintf(err, len, "cannot connect to %s: %s%s", h->url,
-			 os_errno ? strerror((int)os_errno) : curl_text(h, cc), proxy_note());
+		snprintf(err, len, "cannot connect to %s: %s%s", h->url, curl_text(h, cc),
+			 proxy_note());
 		return RC_CONNECT;
 	default:
 		snprintf(err, len, "HTTP request to %s failed: %s%s%s", h->url, curl_text(h, cc),

@@ -97,6 +97,16 @@ int curl_tls_setup(void *curl, const struct profile *p, const char *peer, char *
 	return RC_OK;
 }
 
+const char *curl_reason(void *curl, const char *errbuf, int code)
+{
+	long os_errno = 0;
+
+	if (code == CURLE_COULDNT_CONNECT &&
+	    curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) == CURLE_OK && os_errno)
+		return strerror((int)os_errno);
+	return errbuf[0] ? errbuf : curl_easy_strerror((CURLcode)code);
+}
+
 const char *curl_tls_hint(int code, int http)
 {
 	switch (code) {
@@ -115,7 +125,7 @@ const char *curl_tls_hint(int code, int http)
 
 static const char *curl_text(const struct tls *c, CURLcode cc)
 {
-	return c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc);
+	return curl_reason(c->curl, c->errbuf, cc);
 }
 
 static int tls_send(struct transport *t, const char *buf, size_t len, int64_t deadline)
@@ -195,8 +205,6 @@ static const struct transport_ops tls_ops = {
 static int connect_failed(struct tls *c, CURLcode cc, const struct profile *p, char *err,
 			  size_t errlen)
 {
-	long os_errno = 0;
-
 	switch (cc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		snprintf(err, errlen, "timed out connecting to %s port %u (TLS)", p->host, p->port);
@@ -208,9 +216,8 @@ static int connect_failed(struct tls *c, CURLcode cc, const struct profile *p, c
 		snprintf(err, errlen, "cannot resolve host %s: %s", p->host, curl_text(c, cc));
 		return RC_CONNECT;
 	case CURLE_COULDNT_CONNECT:
-		curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &os_errno);
 		snprintf(err, errlen, "cannot connect to %s port %u: %s", p->host, p->port,
-			 os_errno ? strerror((int)os_errno) : curl_text(c, cc));
+			 curl_text(c, cc));
 		return RC_CONNECT;
 	default:
 		snprintf(err, errlen, "TLS with %s port %u failed: %s%s", p->host, p->port,

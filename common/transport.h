@@ -49,12 +49,15 @@ int http_open(struct transport **out, const struct profile *p, int64_t deadline,
  * curl_common_setup: no signals, error buffer, Ctrl-C aborts transfers
  * (unless t->ignore_interrupt). curl_tls_setup: --cacert (RC_CONFIG when
  * unreadable) and --insecure (with a warning naming peer).
- * curl_tls_hint: advice to append to a TLS error (of HTTPS when http), or "". */
+ * curl_tls_hint: advice to append to a TLS error (of HTTPS when http), or "".
+ * curl_reason: why the transfer failed with curl_code: the OS error of a
+ * refused connect, else the error buffer, else libcurl's text for the code. */
 int curl_global_once(char *err, size_t errlen);
 void curl_common_setup(void *curl, struct transport *t, char *errbuf);
 int curl_tls_setup(void *curl, const struct profile *p, const char *peer, char *err,
 		   size_t errlen);
 const char *curl_tls_hint(int curl_code, int http);
+const char *curl_reason(void *curl, const char *errbuf, int curl_code);
 
 /* Waits for fd to become ready (POLLIN/POLLOUT) until deadline.
  * RC_OK, RC_TIMEOUT, RC_INTERRUPTED (a signal asked us to stop). */
