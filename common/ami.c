@@ -30,6 +30,7 @@ struct ami {
 	int http;
 	int events_on;
 	int dead;                   /* the connection is gone: no Logoff */
+	int closed;                 /* ... because the server closed it */
 	unsigned long seq;
 	char id_prefix[40];
 	struct ami_msg *queue;      /* ring buffer of queued events */
@@ -87,7 +88,7 @@ static int fill_max(struct ami *a, int64_t deadline, size_t max)
 	int rc = a->t->ops->recv(a->t, buf, room < max ? room : max, &got, deadline);
 
 	if (rc == RC_OK && got == 0) {
-		a->dead = 1;
+		a->dead = a->closed = 1;
 		set_err(a, "connection closed by the server");
 		return RC_CONNECT;
 	}
@@ -413,7 +414,7 @@ static int read_banner(struct ami *a, int64_t deadline)
 		rc = fill(a, deadline);
 		if (rc == RC_TIMEOUT)
 			set_err(a, "timed out waiting for the AMI greeting from %s", a->host_label);
-		else if (rc == RC_CONNECT && a->dead && !strcmp(a->err, "connection closed by the server"))
+		else if (rc == RC_CONNECT && a->closed)
 			set_err(a, "%s closed the connection before its greeting "
 				"(not AMI, or too many unauthenticated sessions)", a->host_label);
 		if (rc != RC_OK)
@@ -486,7 +487,7 @@ static int login(struct ami *a, const struct profile *p, const char *events)
 		rc = RC_AUTH;
 	} else if (rc == RC_CONNECT && a->http) {
 		/* HTTP has no connection to lose: the transport's reason says it all. */
-	} else if (rc == RC_CONNECT && !strcmp(a->err, "connection closed by the server")) {
+	} else if (rc == RC_CONNECT && a->closed) {
 		set_err(a, "%s closed the connection during login", a->host_label);
 	} else if (rc == RC_CONNECT) {
 		/* Not a plain close (e.g. a reset): keep the reason. */
