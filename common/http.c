@@ -30,8 +30,6 @@
  * the action once. */
 #include <curl/curl.h>
 #include <ctype.h>
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,8 +160,9 @@ static void copy_text(char *dst, size_t cap, const char *s, size_t n)
 	dst[o] = '\0';
 }
 
-/* Set-Cookie: mansession_id="0193dc17"; Version=1; Max-Age=60 */
-static void note_cookie(struct http *h, const char *v, size_t n)
+/* Set-Cookie: mansession_id="0193dc17"; Version=1; Max-Age=60
+ * Returns 0 for another cookie. */
+static int note_cookie(struct http *h, const char *v, size_t n)
 {
 	static const char key[] = "mansession_id=";
 	const size_t klen = sizeof key - 1;
@@ -171,13 +170,14 @@ static void note_cookie(struct http *h, const char *v, size_t n)
 	size_t len;
 
 	if (n < klen || strncasecmp(v, key, klen))
-		return;
+		return 0;
 	v += klen, n -= klen;
 	semi = memchr(v, ';', n);
 	len = semi ? (size_t)(semi - v) : n;
 	if (len >= 2 && v[0] == '"' && v[len - 1] == '"')
 		v++, len -= 2;
 	copy_text(h->cookie, sizeof h->cookie, v, len);
+	return 1;
 }
 
 static void note_max_age(struct http *h, const char *v, size_t n)
@@ -212,10 +212,8 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			copy_text(h->reason, sizeof h->reason, p + off, rl);
 		}
 	} else if ((v = header_value(p, len, "Set-Cookie", &vlen))) {
-		if (vlen >= 14 && !strncasecmp(v, "mansession_id=", 14)) {
-			note_cookie(h, v, vlen);
+		if (note_cookie(h, v, vlen))
 			note_max_age(h, v, vlen);
-		}
 	} else if ((v = header_value(p, len, "Location", &vlen))) {
 		copy_text(h->location, sizeof h->location, v, vlen);
 	}
@@ -467,6 +465,13 @@ static void replay_filters(struct http *h, long ms)
 	strbuf_free(&text);
 }
 
+/* The session behind the cookie just received is ours. */
+static void note_login(struct http *h)
+{
+	h->logged_in = 1;
+	snprintf(h->login_cookie, sizeof h->login_cookie, "%s", h->cookie);
+}
+
 static int relogin(struct http *h, long ms)
 {
 	struct strbuf form = { 0 }, text = { 0 };
@@ -502,8 +507,7 @@ static int relogin(struct http *h, long ms)
 	strbuf_free(&text);
 	if (rc != RC_OK)
 		return rc;
-	h->logged_in = 1;
-	snprintf(h->login_cookie, sizeof h->login_cookie, "%s", h->cookie);
+	note_login(h);
 	replay_filters(h, ms);
 	return RC_OK;
 }
@@ -565,8 +569,7 @@ static void note_answer(struct http *h, const struct strbuf *text)
 	if (!ok)
 		return;
 	if (!strcmp(h->action, "login")) {
-		h->logged_in = 1;
-		snprintf(h->login_cookie, sizeof h->login_cookie, "%s", h->cookie);
+		note_login(h);
 		if (h->form_events)
 			replace(&h->events, h->form_events);
 	} else if (!strcmp(h->action, "events")) {
@@ -688,18 +691,17 @@ static int poll_once(struct http *h, int secs)
 	return rc;
 }
 
+/* Sleeps ms (at most until deadline); only Ctrl-C ends it early. */
 static int pause_ms(struct http *h, int ms, int64_t deadline)
 {
-	int left = ms_left(deadline);
+	int64_t until = now_ms() + ms;
 
-	if (left >= 0 && left < ms)
-		ms = left;
-	if (ms > 0 && poll(NULL, 0, ms) < 0 && errno == EINTR && interrupted &&
-	    !h->t.ignore_interrupt) {
-		snprintf(h->t.err, sizeof h->t.err, "interrupted");
-		return RC_INTERRUPTED;
-	}
-	return RC_OK;
+	if (deadline >= 0 && deadline < until)
+		until = deadline;
+	if (wait_fd(&h->t, -1, 0, until) != RC_INTERRUPTED)
+		return RC_OK;
+	snprintf(h->t.err, sizeof h->t.err, "interrupted");
+	return RC_INTERRUPTED;
 }
 
 /* Long-polls until events come or the deadline passes (deadline 0: one
