@@ -85,6 +85,21 @@ time_bound() {
 	awk -v s="$1" -v f="$TIME_FACTOR" 'BEGIN { print s * f }'
 }
 
+# wait_log ERE [SECONDS]: waits (default 10 s, scaled by time_bound) until
+# the fake server has logged a matching line: it logs what it saw on its
+# own time, maybe after the client has exited. Fails showing the log.
+wait_log() {
+	local i n log="$BATS_TEST_TMPDIR/ami.log"
+	n=$(awk -v s="$(time_bound "${2:-10}")" 'BEGIN { print int(s * 20) }')
+	for ((i = 0; i < n; i++)); do
+		grep -qE -- "$1" "$log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "the server never logged /$1/:"
+	cat "$log"
+	return 1
+}
+
 # start_fake_ami [fake_ami.py options...]
 # Waits at most 5 s for "READY <port>". fd 3 is closed for the server, or
 # bats would wait for it to exit before finishing the test.

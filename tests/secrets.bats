@@ -33,16 +33,6 @@ bg() {
 	BG_PID=$!
 }
 
-# wait_log REGEX: waits (at most 10 s) until the server logged a line.
-wait_log() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		grep -qE "$1" "$BATS_TEST_TMPDIR/ami.log" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	fail "the server never logged /$1/; ami said: $(cat "$BATS_TEST_TMPDIR/bg.err")"
-}
-
 # scan_memory PID TEXT: prints the writable mappings of PID that hold TEXT;
 # fails when there is one. Mappings over 1 GiB are skipped: they are
 # reservations (ASan's shadow memory), not data.

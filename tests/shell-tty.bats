@@ -12,7 +12,6 @@ setup() {
 	LOG="$BATS_TEST_TMPDIR/ami.log"
 	TMUX_SOCK="$BATS_TEST_TMPDIR/tmux.sock"
 	SCREEN="$BATS_TEST_TMPDIR/screen"
-	TIME_FACTOR=${TIME_FACTOR:-1}
 	[ "$VALGRIND_ON" = 1 ] && valgrind_suppressions
 	return 0
 }
@@ -67,19 +66,6 @@ wait_screen() {
 	done
 	echo "screen never showed /$1/:"
 	cat "$SCREEN"
-	return 1
-}
-
-# wait_log ERE [SECONDS]: polls the server's log until a line matches.
-wait_log() {
-	local n i
-	n=$(awk -v s="${2:-5}" -v f="$TIME_FACTOR" 'BEGIN { print int(s * f * 10) }')
-	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$1" "$LOG" && return 0
-		sleep 0.1
-	done
-	echo "the server never logged /$1/:"
-	cat "$LOG"
 	return 1
 }
 

@@ -247,7 +247,7 @@ scenario_shell_events() {
 	assert_failure 5
 	assert_output ""
 	[[ $stderr == *"TLS with 127.0.0.1 port $TLS_PORT failed: SSL certificate problem: self-signed certificate"*"--cacert FILE"*"--insecure"* ]]
-	grep -q '^TLS HANDSHAKE FAILED' "$LOG"
+	wait_log '^TLS HANDSHAKE FAILED'
 	! grep -q '^RECV' "$LOG"
 }
 
