@@ -100,6 +100,7 @@ struct pat {                        /* an event-name glob */
 
 struct match {                      /* --match KEY=GLOB or KEY~REGEX */
 	char *key;                      /* NULL: matches every event */
+	size_t klen;                    /* strlen(key), not redone per event */
 	const char *glob;               /* NULL for a regex */
 	regex_t re;
 };
@@ -127,7 +128,9 @@ struct tail {
 	struct profile prof;
 	int have_prof, own;             /* own: we opened a (not the shell's) */
 	int shell_lost;                 /* the shell's session died: use our own */
-	int passthrough;                /* events may be read straight from the socket */
+	int passthrough;                /* events may be read straight from the socket;
+					 * set only without the shell's session (run), so
+					 * a session open then is our own (own) */
 	int direct;                     /* ... and are, in this session */
 	char *rbuf;                     /* direct: bytes read, not yet handled */
 	struct ami_msg view;            /* direct: the headers of one message in rbuf */
@@ -147,9 +150,6 @@ struct tail {
 	unsigned long drop_unlogged;
 	int64_t drop_logged_at;
 };
-
-/* The drop hook of output.c has no argument: it reaches the stream here. */
-static struct tail *current;
 
 static int stop_rc(void)
 {
@@ -260,6 +260,7 @@ static int parse_match(struct match *m, const char *arg, const char *opt)
 	if (k == 0 || !arg[k])
 		return usage_error("%s: expected KEY=GLOB or KEY~REGEX, not \"%s\"", opt, arg);
 	m->key = xstrndup(arg, k);
+	m->klen = k;
 	if (arg[k] == '=') {
 		m->glob = arg + k + 1;
 		return RC_OK;
@@ -286,10 +287,8 @@ static void match_free(struct match *m)
  * matches when one of its values does. */
 static int match_msg(const struct match *m, const struct ami_msg *ev)
 {
-	size_t klen = strlen(m->key);
-
 	for (size_t i = 0; i < ev->n; i++) {
-		if (ev->h[i].name_len != klen || strncasecmp(ami_name(ev, i), m->key, klen))
+		if (ev->h[i].name_len != m->klen || strncasecmp(ami_name(ev, i), m->key, m->klen))
 			continue;
 		if (m->glob ? glob_match(m->glob, ami_value(ev, i), ev->h[i].value_len)
 			    : regexec(&m->re, ami_value(ev, i), 0, NULL, 0) == 0)
@@ -363,6 +362,18 @@ static int until_hit(const struct tail *t, const struct ami_msg *ev, const char 
 		    (!t->untils[i].m.key || (ev && match_msg(&t->untils[i].m, ev))))
 			return 1;
 	return 0;
+}
+
+/* Ends the record of an event formatted with result rc and counts it:
+ * GO_ON, RC_OK when no more are to be printed (last: it met --until), or
+ * RC_IO. */
+static int event_printed(struct tail *t, int rc, int last)
+{
+	out_record_end(1);
+	if (rc != RC_OK)
+		return RC_IO;
+	t->printed++;
+	return last || t->printed == t->count ? RC_OK : GO_ON;
 }
 
 /* ---------- time stamps ---------- */
@@ -495,33 +506,45 @@ static int format_msg(struct tail *t, struct ami_msg *m)
 	return out_msg(m);
 }
 
-static int print_msg(struct tail *t, struct ami_msg *m, int is_event)
+/* One of our markers: a record of its own, never dropped. */
+static int print_note(struct tail *t, struct ami_msg *m)
 {
 	int rc = format_msg(t, m);
 
-	out_record_end(is_event);
+	out_record_end(0);
 	return rc;
 }
 
-/* output.c dropped n events to keep the queue bounded: their marker. */
-static void on_drop(unsigned long n, unsigned long total)
+/* Formats the marker of n events missing from the stream, total of them
+ * so far (the queue's drops and incomplete events alike). */
+static int format_dropped(struct tail *t, unsigned long n, unsigned long total, const char *reason)
 {
-	struct tail *t = current;
 	struct ami_msg m;
-	char num[32], all[32], reason[96];
-	int64_t now = now_ms();
+	char num[32], all[32];
+	int rc;
 
 	snprintf(num, sizeof num, "%lu", n);
-	snprintf(all, sizeof all, "%lu", total + t->lost);
-	snprintf(reason, sizeof reason, "output slower than the events; queue over %lu KiB (--buffer)",
-		 t->buffer >> 10);
+	snprintf(all, sizeof all, "%lu", total);
 	ami_msg_init(&m);
 	ami_msg_add(&m, "Event", "AmiDropped");
 	ami_msg_add(&m, "Count", num);
 	ami_msg_add(&m, "TotalDropped", all);
 	ami_msg_add(&m, "Reason", reason);
-	format_msg(t, &m);
+	rc = format_msg(t, &m);
 	ami_msg_free(&m);
+	return rc;
+}
+
+/* output.c dropped n events to keep the queue bounded: their marker. */
+static void on_drop(void *arg, unsigned long n, unsigned long total)
+{
+	struct tail *t = arg;
+	char reason[96];
+	int64_t now = now_ms();
+
+	snprintf(reason, sizeof reason, "output slower than the events; queue over %lu KiB (--buffer)",
+		 t->buffer >> 10);
+	format_dropped(t, n, total + t->lost, reason);
 	/* The stream has every marker; stderr gets at most one line a second. */
 	t->drop_unlogged += n;
 	if (now - t->drop_logged_at >= 1000) {
@@ -578,10 +601,10 @@ static int send_filter(struct tail *t, const char *regex)
 	ami_msg_init(&reply);
 	ami_msg_add(&act, "Action", "Filter");
 	ami_msg_add(&act, "Operation", "Add");
-	if (ami_msg_add(&act, "Filter", regex) != 0)
-		rc = RC_ACTION;     /* cannot happen: names were checked */
-	else
-		rc = ami_action(t->a, &act, &reply);
+	/* Cannot fail: the names were checked (check_user_value), and argv
+	 * bounds the length far below the arena's limit. */
+	ami_msg_add(&act, "Filter", regex);
+	rc = ami_action(t->a, &act, &reply);
 	if (rc == RC_USAGE)     /* too long a line: never sent */
 		rc = RC_ACTION;
 	if (rc == RC_OK)
@@ -623,7 +646,7 @@ static int push_filters(struct tail *t)
 		rc = send_filter(t, f[i]);
 	if (rc == RC_ACTION) {
 		log_info("events filtered here only: the server refused the Filter action (%s)%s",
-			 ami_error(t->a), strstr(ami_error(t->a), "ermission") ?
+			 ami_error(t->a), contains_nocase(ami_error(t->a), "permission") ?
 			 "; it needs write=system" : "");
 		/* Only some includes went through: open the filter up again. */
 		rc = i > 1 && i - 1 < nin ? send_filter(t, "^Event: ") : RC_OK;
@@ -654,13 +677,17 @@ static void close_session(struct tail *t)
  * message whose last ones have not come; those would then reach us
  * without their Event: line. A message starts with "Event:" or
  * "Response:", a continuation practically never does. idle_ok: an empty
- * socket counts too (a server that honours Events: off has sent nothing). */
+ * socket counts too (a server that honours Events: off has sent nothing).
+ * So direct reading starts at once with a real Asterisk (nothing comes
+ * before our Events action, events_on); with a server that streams right
+ * after Login, when a read happens to end on a message boundary
+ * (take_events, read_to_boundary). */
 static int at_message_start(struct tail *t, int idle_ok)
 {
 	char b[10];
 	ssize_t n;
 
-	if (!t->passthrough || !t->own || ami_has_buffered(t->a))
+	if (!t->passthrough || ami_has_buffered(t->a))
 		return 0;
 	n = recv(ami_fd(t->a), b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
 	if (n < 0)
@@ -699,7 +726,7 @@ static int events_on(struct tail *t)
 	/* Direct reading takes over the socket: nothing may wait in ami's parser. */
 	t->direct = at_message_start(t, 1);
 	t->rlen = 0;
-	if (t->passthrough && t->own) {
+	if (t->passthrough) {
 		if (t->direct)
 			log_debug("reading events directly");
 		rc = ami_send(t->a, &act, NULL);
@@ -753,13 +780,11 @@ static int take_one(struct tail *t)
 		t->filtered++;
 		return GO_ON;
 	}
-	if (print_msg(t, &t->ev, 1) != RC_OK)
-		return RC_IO;
-	t->printed++;
-	return last || t->printed == t->count ? RC_OK : GO_ON;
+	return event_printed(t, format_msg(t, &t->ev), last);
 }
 
-/* Prints every event that has already arrived. GO_ON when none is left. */
+/* Prints every event that has already arrived. GO_ON when none is left.
+ * Only called while events are not read directly (take_events). */
 static int take_parsed(struct tail *t)
 {
 	/* HTTP has no socket to poll: the wait is the first read, which
@@ -776,7 +801,7 @@ static int take_parsed(struct tail *t)
 		/* Let take_events try to move to direct reading before the next
 		 * read: a fast stream never pauses, and the parser nearly always
 		 * holds the start of a message (read_to_boundary completes it). */
-		if (t->passthrough && t->own && !t->direct && !ami_has_queued(t->a))
+		if (t->passthrough && !ami_has_queued(t->a))
 			return GO_ON;
 		if (interrupted)
 			return stop_rc();
@@ -805,23 +830,28 @@ static int take_parsed(struct tail *t)
 #define RBUF_START (128 * 1024)
 #define RBUF_MAX (16u << 20)        /* the parser's message limit */
 
+/* What an event's name decides, which is all there is to judge when
+ * reading directly (no --match, no keyed --until). Judged once per event:
+ * json_one_pass passes its verdict on to direct_one. */
+enum verdict { V_UNJUDGED, V_SKIP, V_PRINT, V_LAST };
+
+static enum verdict judge(const struct tail *t, const char *name, size_t len)
+{
+	if (t->nuntils && until_hit(t, NULL, name, len))
+		return V_LAST;
+	return wanted_name(t, name, len) ? V_PRINT : V_SKIP;
+}
+
 /* A message with no Event: line that is not a response either: the end of
  * an event whose start stayed in ami's parser. Never silently: a marker. */
 static int print_lost(struct tail *t)
 {
-	struct ami_msg m;
-	char all[32];
 	int rc;
 
 	t->lost++;
-	snprintf(all, sizeof all, "%lu", out_dropped() + t->lost);
-	ami_msg_init(&m);
-	ami_msg_add(&m, "Event", "AmiDropped");
-	ami_msg_add(&m, "Count", "1");
-	ami_msg_add(&m, "TotalDropped", all);
-	ami_msg_add(&m, "Reason", "an incomplete event (its first lines were not received)");
-	rc = print_msg(t, &m, 0);
-	ami_msg_free(&m);
+	rc = format_dropped(t, 1, out_dropped() + t->lost,
+			    "an incomplete event (its first lines were not received)");
+	out_record_end(0);
 	log_warn("dropped an incomplete event (its first lines were not received)");
 	return rc == RC_OK ? GO_ON : RC_IO;
 }
@@ -932,8 +962,9 @@ static long next_message(struct tail *t, const char *b, size_t n, int view, size
  * its blank line has not come yet: the next "\n" followed by "\n", or by
  * "\r\n" when its own line ended in "\r\n" (see next_message). 16 bytes
  * are searched at a time, without a call per line. *body: where the blank
- * line starts. */
-static size_t blank_line_after(const char *b, size_t n, size_t eol, size_t *body)
+ * line starts. inline: with two callers (next_raw, json_one_pass) the
+ * compiler would make it a call per event: 4% more instructions for raw. */
+static inline size_t blank_line_after(const char *b, size_t n, size_t eol, size_t *body)
 {
 	size_t i = eol;
 
@@ -1015,12 +1046,13 @@ static int too_many_headers(struct tail *t)
 }
 
 /* One complete message: m[0, body) its header lines, m[body, len) its
- * blank line; name is its Event: value (NULL: none). Text output comes with
- * t->view filled; json builds it here (json_one_pass declined the message). */
+ * blank line; name is its Event: value (NULL: none), v what it decides if
+ * that was judged already. Text output comes with t->view filled; json
+ * builds it here (json_one_pass declined the message). */
 static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
-		      const char *name, size_t nlen)
+		      const char *name, size_t nlen, enum verdict v)
 {
-	int rc, last;
+	int rc;
 
 	if (!name) {
 		if (len < 9 || strncasecmp(m, "Response:", 9))
@@ -1028,8 +1060,9 @@ static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
 		raw_reply(t, m, len);
 		return GO_ON;
 	}
-	last = t->nuntils && until_hit(t, NULL, name, nlen);
-	if (!last && !wanted_name(t, name, nlen)) {
+	if (v == V_UNJUDGED)
+		v = judge(t, name, nlen);
+	if (v == V_SKIP) {
 		t->filtered++;
 		return GO_ON;
 	}
@@ -1051,39 +1084,34 @@ static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
 	} else {
 		rc = out_write(m, len);
 	}
-	out_record_end(1);
-	if (rc != RC_OK)
-		return RC_IO;
-	t->printed++;
-	return last || t->printed == t->count ? RC_OK : GO_ON;
+	return event_printed(t, rc, v == V_LAST);
 }
 
 /* json's fastest way: an event that starts with its Event: line and is to
- * be printed is framed and written in the same pass (out_json_wire_framed).
- * Returns the bytes it took, or 0 when the message is left to next_raw and
- * direct_one (not such an event, filtered out, incomplete, or declined). */
-static long json_one_pass(struct tail *t, const char *b, size_t n, int *rc)
+ * be printed is framed and written in the same pass (out_json_wire_framed);
+ * one filtered out is only passed over. Returns the bytes it took, or 0
+ * when the message is left to next_raw and direct_one (not such an event,
+ * incomplete, or declined), with *v its verdict when it judged it. */
+static long json_one_pass(struct tail *t, const char *b, size_t n, enum verdict *v, int *rc)
 {
 	const char *name;
 	size_t nlen, eol, used = 0;
-	int last, r;
+	int r;
 
-	if (out_get_format() != OUT_JSON || t->timestamp || !(name = event_line(b, n, &nlen, &eol)))
+	/* Never with --timestamp: json with it is not read directly (run). */
+	if (out_get_format() != OUT_JSON || !(name = event_line(b, n, &nlen, &eol)))
 		return 0;
-	last = t->nuntils && until_hit(t, NULL, name, nlen);
-	if (!last && !wanted_name(t, name, nlen))
-		return 0;
+	if ((*v = judge(t, name, nlen)) == V_SKIP) {
+		size_t body, end = blank_line_after(b, n, eol, &body);
+		if (end)
+			t->filtered++;
+		return (long)end;
+	}
 	r = out_json_wire_framed(b, n, t->rbuf + t->rcap, &used);
 	if (r == OUT_DECLINED)
 		return 0;
-	out_record_end(1);
-	if (r != RC_OK) {
-		*rc = RC_IO;
-		return (long)n;
-	}
-	t->printed++;
-	*rc = last || t->printed == t->count ? RC_OK : GO_ON;
-	return (long)used;
+	*rc = event_printed(t, r, *v == V_LAST);
+	return r == RC_OK ? (long)used : (long)n;
 }
 
 /* Handles the complete messages in rbuf and keeps the rest. */
@@ -1097,7 +1125,8 @@ static int direct_messages(struct tail *t)
 	while (rc == GO_ON) {
 		const char *b = t->rbuf + pos;
 		size_t n = t->rlen - pos;
-		if ((end = json_one_pass(t, b, n, &rc)) == 0) {
+		enum verdict v = V_UNJUDGED;
+		if ((end = json_one_pass(t, b, n, &v, &rc)) == 0) {
 			end = view ? next_message(t, b, n, 1, &start, &body, &name, &nlen)
 				   : next_raw(t, b, n, &start, &body, &name, &nlen);
 			if (end == 0)
@@ -1106,7 +1135,7 @@ static int direct_messages(struct tail *t)
 				rc = too_many_headers(t);
 				break;
 			}
-			rc = direct_one(t, b + start, body - start, (size_t)end - start, name, nlen);
+			rc = direct_one(t, b + start, body - start, (size_t)end - start, name, nlen, v);
 		}
 		pos += (size_t)end;
 		if (interrupted && rc == GO_ON)
@@ -1174,9 +1203,6 @@ static int take_direct(struct tail *t)
 	}
 }
 
-/* Direct reading starts at once with a real Asterisk (nothing comes before
- * our Events action); with a server that streams right after Login, when a
- * read happens to end on a message boundary (see at_message_start). */
 /* The first "\r\n\r\n" in buf (memmem is a GNU extension). */
 static const char *find_crlfcrlf(const char *buf, size_t n)
 {
@@ -1203,7 +1229,7 @@ static int read_to_boundary(struct tail *t, int *at_boundary)
 	int r, rc;
 
 	*at_boundary = 0;
-	if (!t->passthrough || !t->own || ami_has_queued(t->a))
+	if (!t->passthrough || ami_has_queued(t->a))
 		return GO_ON;
 	n = recv(ami_fd(t->a), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
 	/* A blank line at the very start could be the tail of a stray "\n\r\n"
@@ -1234,8 +1260,7 @@ static int take_events(struct tail *t)
 	if (rc == GO_ON && !t->more_input && !at_message_start(t, 0))
 		rc = read_to_boundary(t, &at_boundary);
 	if (rc == GO_ON && !t->more_input && at_message_start(t, at_boundary)) {
-		t->direct = 1;
-		t->rlen = 0;
+		t->direct = 1;      /* rlen is 0: set by events_on, and only direct reading adds */
 		log_debug("reading events directly from now on (after %lu events)",
 			  t->printed + t->filtered);
 	}
@@ -1336,7 +1361,7 @@ static int print_gap(struct tail *t, double start, double end, const char *cause
 	ami_msg_add(&m, "GapSeconds", secs);
 	ami_msg_add(&m, "Cause", cause);
 	ami_msg_add(&m, "Attempts", n);
-	rc = print_msg(t, &m, 0);
+	rc = print_note(t, &m);
 	ami_msg_free(&m);
 	log_warn("reconnected to %s after %s s (%u attempts); events sent meanwhile are lost",
 		 ami_host_label(t->a), secs, tries);
@@ -1346,13 +1371,12 @@ static int print_gap(struct tail *t, double start, double end, const char *cause
 /* The connection is gone: log in again until it works, then mark the gap. */
 static int reconnect(struct tail *t)
 {
-	char cause[300];
 	double gap_start = now_wall();
 	unsigned tries = 0;
 	int rc, delay = 0;
 
-	snprintf(cause, sizeof cause, "%s", t->cause);
-	log_warn("%s: %s; reconnecting", ami_host_label(t->a), cause);
+	/* t->cause stays as it is until print_gap: only reading events sets it. */
+	log_warn("%s: %s; reconnecting", ami_host_label(t->a), t->cause);
 	t->shell_lost |= !t->own;
 	close_session(t);
 	if (out_flush() != RC_OK)
@@ -1371,7 +1395,7 @@ static int reconnect(struct tail *t)
 		delay = backoff_ms(t, tries);
 		log_info("attempt %u failed; next one in %.1f s", tries, delay / 1000.0);
 	}
-	return print_gap(t, gap_start, now_wall(), cause, tries);
+	return print_gap(t, gap_start, now_wall(), t->cause, tries);
 }
 
 /* Whether to take input now (see SOFT_QUEUE), and up to what queue size. */
@@ -1594,8 +1618,7 @@ static int run(struct tail *t)
 		profile_free(&t->prof);
 		t->have_prof = 0;
 	}
-	current = t;
-	out_stream_begin(t->buffer, on_drop);
+	out_stream_begin(t->buffer, on_drop, t);
 	if (t->idle_ms > 0)
 		t->idle_deadline = now_ms() + t->idle_ms;
 	rc = stream(t);

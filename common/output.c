@@ -65,6 +65,7 @@ static struct {
 	unsigned long dropped;
 	size_t peak;                /* most bytes that waited at once */
 	out_drop_fn *on_drop;
+	void *drop_arg;             /* on_drop's first argument */
 } q;
 
 int out_parse_format(const char *s, enum out_format *f)
@@ -87,8 +88,6 @@ size_t out_buffered(void) { return q.on ? q.closed + olen - q.tail->off : olen; 
 unsigned long out_dropped(void) { return q.dropped; }
 size_t out_queue_peak(void) { return q.peak; }
 int out_streaming(void) { return q.on; }
-
-static size_t utf8_seq_len(const unsigned char *s, size_t n);
 
 static int write_all(const char *p, size_t n)
 {
@@ -285,7 +284,7 @@ static struct block *make_marker(unsigned long n)
 	b->marker = n;
 	set_target(b);
 	if (q.on_drop)
-		q.on_drop(n, q.dropped);
+		q.on_drop(q.drop_arg, n, q.dropped);
 	b->data = obuf;     /* it may have grown */
 	b->cap = ocap;
 	b->len = olen;
@@ -376,7 +375,7 @@ static void restore_stdout(void)
 	}
 }
 
-int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop)
+int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop, void *arg)
 {
 	struct stat st;
 
@@ -397,6 +396,7 @@ int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop)
 	if (q.target < 4096)
 		q.target = 4096;
 	q.on_drop = on_drop;
+	q.drop_arg = arg;
 	q.block_cap = q.target + (q.target / 4 > JSON_ROOM(WIRE_FRAMED_MAX) ?
 				  q.target / 4 : JSON_ROOM(WIRE_FRAMED_MAX));
 	q.head = q.tail = block_new(q.block_cap);
@@ -554,11 +554,6 @@ int out_printf(const char *fmt, ...)
 
 /* ---------- JSON ---------- */
 
-size_t out_utf8_len(const char *s, size_t n)
-{
-	return utf8_seq_len((const unsigned char *)s, n);
-}
-
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0. */
 static size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
@@ -589,8 +584,17 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+size_t out_utf8_len(const char *s, size_t n)
+{
+	return utf8_seq_len((const unsigned char *)s, n);
+}
+
 /* Writes the escaped form of one byte (or UTF-8 sequence) at s[*i] to o;
- * at most 6 bytes per input byte. Returns the new end of o. */
+ * at most 6 bytes per input byte. Returns the new end of o. s[*i] must be
+ * a byte copy_plain stops at in a value (is_special(c, 0): below 0x20,
+ * from 0x7f, '"' or '\\'), which is where both callers call it: other
+ * printable ASCII is copied before and has no case here (it would come
+ * out as \u00XX). */
 static char *escape_one(char *o, const unsigned char *s, size_t len, size_t *i)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -614,10 +618,6 @@ static char *escape_one(char *o, const unsigned char *s, size_t len, size_t *i)
 		o[0] = '\\';
 		o[1] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
 		return o + 2;
-	}
-	if (c >= 0x20 && c < 0x7f) {
-		*o = (char)c;
-		return o + 1;
 	}
 	/* Control bytes, DEL and invalid UTF-8 (read as Latin-1). */
 	memcpy(o, "\\u00", 4);
@@ -866,8 +866,10 @@ static int has_repeats(const struct ami_msg *m)
 	if (m->n > REPEAT_MAX)
 		return 1;   /* rare: let the exact quadratic path decide */
 	name_set_init(&set);
+	/* The arena is allocated (or, for a view, readable) up to cap, as
+	 * out_json_flat assumes too: a short name is then read in one load. */
 	for (size_t i = 0; i < m->n; i++)
-		if (name_seen(&set, ami_name(m, i), m->h[i].name_len, ami_name(m, i) + m->h[i].name_len))
+		if (name_seen(&set, ami_name(m, i), m->h[i].name_len, m->arena + m->cap))
 			return 1;
 	return 0;
 }

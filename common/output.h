@@ -52,11 +52,11 @@ int out_finish(int rc);
  * out_write never blocks, out_flush writes what stdout takes. Each record
  * (one formatted event) must be closed with out_record_end. When the queue
  * overflows, the oldest whole records not yet started are dropped and
- * on_drop(n, total) is called to format a marker in their place (with
+ * on_drop(arg, n, total) is called to format a marker in their place (with
  * out_msg/out_write only). Returns 1 in that mode, 0 when stdout is a file
  * or /dev/null (plain blocking writes; the other calls then do little). */
-typedef void out_drop_fn(unsigned long n, unsigned long total);
-int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop);
+typedef void out_drop_fn(void *arg, unsigned long n, unsigned long total);
+int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop, void *arg);
 /* Ends a record; is_event = 0 for a marker that must never be dropped. */
 void out_record_end(int is_event);
 int out_streaming(void);
