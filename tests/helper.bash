@@ -100,60 +100,50 @@ wait_log() {
 	return 1
 }
 
-# start_fake_ami [fake_ami.py options...]
-# Waits at most 5 s for "READY <port>". fd 3 is closed for the server, or
-# bats would wait for it to exit before finishing the test.
-start_fake_ami() {
-	local out="$BATS_TEST_TMPDIR/fake_ami.out" err="$BATS_TEST_TMPDIR/fake_ami.err"
-	local word port i
+# launch_fake SCRIPT [options...]: runs a fake server (log in
+# $BATS_TEST_TMPDIR/ami.log, FAKE_AMI_PID for stop_fake_ami) and waits at
+# most 5 s for its "READY ..." line, whose words it leaves in READY_WORDS.
+# fd 3 is closed for the server, or bats would wait for it to exit before
+# finishing the test.
+launch_fake() {
+	local script=$1 out="$BATS_TEST_TMPDIR/fake.out" err="$BATS_TEST_TMPDIR/fake.err" i
+	local name=${1##*/}
+	shift
 	: >"$out"
 	: >"$BATS_TEST_TMPDIR/violations"
-	python3 "$FAKE_AMI" --log "$BATS_TEST_TMPDIR/ami.log" \
+	python3 "$script" --log "$BATS_TEST_TMPDIR/ami.log" \
 		--violations "$BATS_TEST_TMPDIR/violations" "$@" >"$out" 2>"$err" 3>&- &
 	FAKE_AMI_PID=$!
 	export FAKE_AMI_PID
 	for ((i = 0; i < 100; i++)); do
-		if read -r word port <"$out" && [ "$word" = READY ]; then
-			export AMI_PORT="$port"
+		if read -r -a READY_WORDS <"$out" && [ "${READY_WORDS[0]}" = READY ]; then
 			return 0
 		fi
 		if ! kill -0 "$FAKE_AMI_PID" 2>/dev/null; then
-			echo "fake_ami.py exited before it was ready:" >&2
+			echo "$name exited before it was ready:" >&2
 			cat "$err" >&2
 			unset FAKE_AMI_PID
 			return 1
 		fi
 		sleep 0.05
 	done
-	echo "fake_ami.py was not ready within 5 s" >&2
+	echo "$name was not ready within 5 s" >&2
 	stop_fake_ami
 	return 1
 }
 
+# start_fake_ami [fake_ami.py options...]: exports AMI_PORT.
+start_fake_ami() {
+	launch_fake "$FAKE_AMI" "$@" || return 1
+	export AMI_PORT=${READY_WORDS[1]}
+}
+
 # start_fake_ami_http [fake_ami_http.py options...]: fake_ami.py's PBX behind
-# a TCP, a TLS and an HTTP port at once; sets TCP_PORT, TLS_PORT, HTTP_PORT
-# (and FAKE_AMI_PID for stop_fake_ami). Waits at most 5 s. No AMI_PORT: the
-# environment would beat the profiles some tests write. Log in $LOG.
+# a TCP, a TLS and an HTTP port at once; sets TCP_PORT, TLS_PORT, HTTP_PORT.
+# No AMI_PORT: the environment would beat the profiles some tests write.
 start_fake_ami_http() {
-	local out="$BATS_TEST_TMPDIR/fake.out" err="$BATS_TEST_TMPDIR/fake.err" word i
-	: >"$out"
-	: >"$BATS_TEST_TMPDIR/violations"
-	python3 "$TESTS_DIR/fake_ami_http.py" --log "$LOG" \
-		--violations "$BATS_TEST_TMPDIR/violations" "$@" >"$out" 2>"$err" 3>&- &
-	FAKE_AMI_PID=$!
-	for ((i = 0; i < 100; i++)); do
-		if read -r word TCP_PORT TLS_PORT HTTP_PORT <"$out" && [ "$word" = READY ]; then
-			return 0
-		fi
-		if ! kill -0 "$FAKE_AMI_PID" 2>/dev/null; then
-			cat "$err" >&2
-			unset FAKE_AMI_PID
-			return 1
-		fi
-		sleep 0.05
-	done
-	echo "fake_ami_http.py was not ready within 5 s" >&2
-	return 1
+	launch_fake "$TESTS_DIR/fake_ami_http.py" "$@" || return 1
+	TCP_PORT=${READY_WORDS[1]} TLS_PORT=${READY_WORDS[2]} HTTP_PORT=${READY_WORDS[3]}
 }
 
 # stop_fake_ami: safe to call twice or when no server was started.
