@@ -13,7 +13,6 @@
  * its exit status, so a file of actions is a dependable batch job. */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +25,7 @@
 #include <readline/history.h>
 
 #include "cmds.h"
+#include "glob.h"
 
 const char cmd_shell_help[] =
 	"usage: ami shell [-k] [FILE] [options]\n"
@@ -236,15 +236,14 @@ static void session_lost(struct shell *sh)
 static int event_wanted(const struct shell *sh, const struct ami_msg *ev)
 {
 	const char *name = ami_msg_get(ev, "Event");
-	int hit = 0;
+	size_t len = name ? strlen(name) : 0;
 
 	if (!sh->filters.n)
 		return 1;
-	char *lname = lower_dup(name ? name : "");
-	for (size_t i = 0; i < sh->filters.n && !hit; i++)
-		hit = fnmatch(sh->filters.v[i], lname, 0) == 0;
-	free(lname);
-	return hit;
+	for (size_t i = 0; i < sh->filters.n; i++)
+		if (glob_match(sh->filters.v[i], name ? name : "", len))
+			return 1;
+	return 0;
 }
 
 /* Takes the events already received (queued while a command ran, or on

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "glob.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -92,11 +93,6 @@ static const struct option longopts[] = {
 #define SOFT_QUEUE (256 * 1024)
 #define HOLD_MS 30
 
-struct pat {                        /* an event-name glob */
-	const char *s;
-	size_t len;
-	int literal;                    /* no wildcard: a plain comparison */
-};
 
 struct match {                      /* --match KEY=GLOB or KEY~REGEX */
 	char *key;                      /* NULL: matches every event */
@@ -154,99 +150,6 @@ struct tail {
 static int stop_rc(void)
 {
 	return interrupted == SIGTERM ? RC_TERMINATED : RC_INTERRUPTED;
-}
-
-/* ---------- globs ---------- */
-
-static int fold(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-/* A [...] class starting after '[' against c (any case). Returns 1/0 and
- * sets *end past the ']'; -1 when the class is not closed. */
-static int glob_class(const char *p, int c, const char **end)
-{
-	int neg = 0, hit = 0;
-	const char *first;
-
-	if (*p == '!' || *p == '^')
-		neg = 1, p++;
-	first = p;
-	while (*p && (*p != ']' || p == first)) {
-		int lo = (unsigned char)*p++, hi;
-		if (lo == '\\' && *p)
-			lo = (unsigned char)*p++;
-		hi = lo;
-		if (p[0] == '-' && p[1] && p[1] != ']') {
-			hi = (unsigned char)p[1];
-			p += 2;
-			if (hi == '\\' && *p)
-				hi = (unsigned char)*p++;
-		}
-		if ((fold(c) >= fold(lo) && fold(c) <= fold(hi)) || (c >= lo && c <= hi))
-			hit = 1;
-	}
-	if (*p != ']')
-		return -1;
-	*end = p + 1;
-	return hit != neg;
-}
-
-/* Shell glob (*, ?, [...], \x) on s[0..n), ASCII case-insensitive. */
-static int glob_match(const char *p, const char *s, size_t n)
-{
-	const char *star = NULL;
-	size_t i = 0, star_i = 0;
-
-	while (i < n) {
-		const char *next = p + 1;
-		int c = (unsigned char)s[i], ok;
-
-		if (*p == '*') {
-			star = ++p;
-			star_i = i;
-			continue;
-		}
-		if (*p == '?') {
-			ok = 1;
-		} else if (*p == '[') {
-			ok = glob_class(p + 1, c, &next);
-			if (ok < 0)
-				ok = c == '[', next = p + 1;
-		} else if (*p == '\\' && p[1]) {
-			ok = fold(c) == fold((unsigned char)p[1]);
-			next = p + 2;
-		} else {
-			ok = *p && fold(c) == fold((unsigned char)*p);
-		}
-		if (ok) {
-			p = next;
-			i++;
-		} else if (star) {
-			p = star;
-			i = ++star_i;
-		} else {
-			return 0;
-		}
-	}
-	while (*p == '*')
-		p++;
-	return *p == '\0';
-}
-
-static void pat_init(struct pat *p, const char *s)
-{
-	p->s = s;
-	p->len = strlen(s);
-	p->literal = !strpbrk(s, "*?[\\");
-}
-
-static int pat_match(const struct pat *p, const char *s, size_t n)
-{
-	if (p->literal)
-		return n == p->len && !strncasecmp(p->s, s, n);
-	return glob_match(p->s, s, n);
 }
 
 /* ---------- header matches ---------- */
@@ -580,7 +483,7 @@ static char *glob_to_filter(const char *g, int exclude)
 		}
 		if (c == '\\' && g[1])
 			c = (unsigned char)*++g;
-		if (fold(c) != c || (c >= 'a' && c <= 'z'))
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
 			o += sprintf(o, "[%c%c]", c & ~0x20, c | 0x20);
 		else if (strchr(".^$|()+{}\\*?[]", c))
 			o += sprintf(o, "\\%c", c);
