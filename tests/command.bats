@@ -38,20 +38,6 @@ teardown() { stop_fake_ami; }
 	[[ "$stderr" == *"No such command"* ]]
 }
 
-@test "old Asterisk format (Response: Follows ... --END COMMAND--)" {
-	start_fake_ami --hostile old-command
-	run ami command 'core show version'
-	assert_success
-	assert_output --regexp '^Asterisk '
-	refute_output --partial "END COMMAND"
-}
-
-@test "Follows without --END COMMAND--: timeout, exit 6" {
-	start_fake_ami --hostile follows-no-end
-	run ami command -t 1 'core show version'
-	assert_failure 6
-}
-
 @test "no command given is a usage error" {
 	run ami command
 	assert_failure 2

@@ -80,28 +80,6 @@ teardown() { stop_fake_ami; }
 	assert_failure 5
 }
 
-@test "server that never greets: exit 6 within the timeout" {
-	start_fake_ami --hostile no-banner
-	SECONDS=0
-	run --separate-stderr ami ping -t 1
-	assert_failure 6
-	[ "$SECONDS" -le 3 ]
-	[[ "$stderr" == *"timed out waiting for the AMI greeting"* ]]
-}
-
-@test "a non-AMI server (HTTP greeting): exit 7" {
-	start_fake_ami --hostile http-banner
-	run --separate-stderr ami ping -t 2
-	assert_failure 7
-	[[ "$stderr" == *"is not an AMI server"* ]]
-}
-
-@test "Ping answered with an error: exit 1" {
-	start_fake_ami --hostile ping-error
-	run ami ping -t 2
-	assert_failure 1
-}
-
 @test "SIGINT during ping -c: Logoff, exit 130" {
 	start_fake_ami
 	ami ping -c 100 -i 1 >/dev/null 2>&1 3>&- &
