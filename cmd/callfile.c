@@ -234,9 +234,9 @@ static void fmt_time(time_t t, int iso, char *buf, size_t n)
 		strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
 		return;
 	}
-	strftime(z, sizeof z, "%z", &tm);       /* +0100 -> +01:00 */
+	utc_offset_iso(&tm, z);
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + strlen(buf), n - strlen(buf), "%.3s:%.2s", z, z + 3);
+	snprintf(buf + strlen(buf), n - strlen(buf), "%s", z);
 }
 
 static int read_fd(int fd, char **buf, size_t *len)

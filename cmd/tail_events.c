@@ -285,14 +285,12 @@ static int event_printed(struct tail *t, int rc, int last)
 static void clock_update(struct tail *t, time_t sec)
 {
 	struct tm tm;
-	char z[8];
 
 	if (sec == t->clock_sec && t->clock_date[0])
 		return;
 	localtime_r(&sec, &tm);
 	strftime(t->clock_date, sizeof t->clock_date, "%Y-%m-%dT%H:%M:%S", &tm);
-	strftime(z, sizeof z, "%z", &tm);     /* +hhmm: ISO 8601 wants +hh:mm */
-	snprintf(t->clock_zone, sizeof t->clock_zone, "%.3s:%.2s", z, z + 3);
+	utc_offset_iso(&tm, t->clock_zone);
 	t->clock_sec = sec;
 }
 

@@ -155,6 +155,14 @@ int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+void utc_offset_iso(const struct tm *tm, char out[8])
+{
+	char z[8];
+
+	strftime(z, sizeof z, "%z", tm);
+	snprintf(out, 8, "%.3s:%.2s", z, z + 3);
+}
+
 double now_wall(void)
 {
 	struct timespec ts;

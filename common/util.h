@@ -45,6 +45,10 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int parse_seconds(const char *s, int *ms);  /* "2.5" -> 2500; 0 ok, -1 bad */
 int parse_uint(const char *s, unsigned long max, unsigned long *out);   /* 0 ok, -1 bad */
 int64_t now_ms(void);                       /* CLOCK_MONOTONIC in milliseconds */
+struct tm;
+/* The UTC offset of tm as ISO 8601 wants it, "+hh:mm" (strftime's %z
+ * gives "+hhmm"). */
+void utc_offset_iso(const struct tm *tm, char out[8]);
 double now_wall(void);                      /* CLOCK_REALTIME in seconds */
 int ms_left(int64_t deadline);              /* ms until deadline (>= 0); -1 if deadline < 0 */
 
