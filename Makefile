@@ -83,7 +83,7 @@ fuzz:
 
 # The whole bats suite with every ami process under valgrind memcheck.
 valgrind: ami
-	AMI_VALGRIND=1 tests/run-tests.sh
+	AMI_VALGRIND=1 BATS_JOBS=$(BATS_JOBS) tests/run-tests.sh
 
 install: ami
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5 \
