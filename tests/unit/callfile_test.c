@@ -6,27 +6,14 @@
 #include <time.h>
 
 #include "callfile.h"
-
-static int passed, failed;
-
-#define CHECK(cond) check((cond), #cond, __FILE__, __LINE__)
-
-static void check(int ok, const char *what, const char *file, int line)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL %s:%d: %s\n", file, line, what);
-}
+#include "check.h"
 
 static char *build(const struct callfile *cf, char *err, size_t errsz)
 {
 	size_t len;
 	char *s = callfile_build(cf, &len, err, errsz);
-	if (s && strlen(s) != len)
-		failed++, printf("FAIL length mismatch\n");
+	if (s && strlen(s) != len)          /* counted only when it fails */
+		CHECK(strlen(s) == len);
 	return s;
 }
 
@@ -406,6 +393,5 @@ int main(void)
 	test_check_rules();
 	test_durations();
 	test_times();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

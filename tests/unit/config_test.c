@@ -15,42 +15,12 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "md5.h"
 #include "util.h"
 
-static int passed, failed;
-
-#define CHECK(cond) check((cond), __LINE__, #cond)
-#define CHECK_STR(a, b) check_str((a), (b), __LINE__, #a)
-#define CHECK_INT(a, b) check_int((long)(a), (long)(b), __LINE__, #a)
 #define CHECK_ERR(s) check_err((s), __LINE__)
-
-static void check(int ok, int line, const char *what)
-{
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	fprintf(stderr, "FAIL line %d: %s\n", line, what);
-}
-
-static void check_str(const char *got, const char *want, int line, const char *what)
-{
-	int ok = (!got && !want) || (got && want && !strcmp(got, want));
-	check(ok, line, what);
-	if (!ok)
-		fprintf(stderr, "  got  \"%s\"\n  want \"%s\"\n", got ? got : "(null)",
-			want ? want : "(null)");
-}
-
-static void check_int(long got, long want, int line, const char *what)
-{
-	check(got == want, line, what);
-	if (got != want)
-		fprintf(stderr, "  got %ld, want %ld\n", got, want);
-}
 
 /* ---- fixtures ---------------------------------------------------------------- */
 
@@ -61,12 +31,10 @@ static char errbuf[8192];           /* what the last captured call printed */
 static struct profile P;            /* the last resolved profile */
 static int saved_stderr = -1;
 
+/* What the last captured call printed has want in it. */
 static void check_err(const char *want, int line)
 {
-	int ok = strstr(errbuf, want) != NULL;
-	check(ok, line, want);
-	if (!ok)
-		fprintf(stderr, "  stderr was: %s\n", errbuf);
+	check_at(__FILE__, line, strstr(errbuf, want) != NULL, "%s; stderr was: %s", want, errbuf);
 }
 
 static char *tpath(const char *name)
@@ -1152,6 +1120,5 @@ int main(void)
 
 	profile_free(&P);
 	cleanup();
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

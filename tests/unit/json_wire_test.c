@@ -13,12 +13,9 @@
 
 #include "json_compare.h"
 
-static int passed, failed;
-
 /* Reports go to stderr: stdout is where the output under test goes. */
-#define CHECK(cond) \
-	((cond) ? (void)passed++ \
-		: (void)(failed++, fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond)))
+#define CHECK_OUT stderr
+#include "check.h"
 
 static char fast_out[1 << 17], slow_out[1 << 17];
 
@@ -195,6 +192,5 @@ int main(void)
 			test_framed();
 		}
 	}
-	fprintf(stderr, "%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }

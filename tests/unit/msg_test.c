@@ -8,59 +8,20 @@
  * MSG_TEST_FULL=1 re-parses the whole file for every cut (~20 s).
  * Prints one line per failed check, then "N passed, N failed"; exit 1 on failure. */
 #define _POSIX_C_SOURCE 200809L
+#include "check.h"
 #include "msg.h"
 #include "util.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static int passed, failed;
-
-#define CHECK(cond) check((cond) != 0, __LINE__, "%s", #cond)
-#define CHECK_STR(got, want) check_str((got), (want), __LINE__, #got)
 #define CHECK_PARSE(lit, banner, want) \
 	check_parse(lit, sizeof(lit) - 1, banner, NULL, want, __LINE__)
 #define CHECK_PARSE_LIM(lit, lim, want) \
 	check_parse(lit, sizeof(lit) - 1, 0, lim, want, __LINE__)
-
-/* One output line per failed check: renderings put "\n" between
- * messages, which is shown as " || ". */
-__attribute__((format(printf, 3, 4)))
-static int check(int ok, int line, const char *fmt, ...)
-{
-	char text[2048];
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return 1;
-	}
-	failed++;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	printf("FAIL line %d: ", line);
-	for (const char *c = text; *c; c++) {
-		if (*c == '\n')
-			fputs(" || ", stdout);
-		else
-			putchar(*c);
-	}
-	putchar('\n');
-	return 0;
-}
-
-static int check_str(const char *got, const char *want, int line, const char *what)
-{
-	int ok = got && want ? !strcmp(got, want) : got == want;
-
-	return check(ok, line, "%s: got \"%s\", want \"%s\"", what, got ? got : "(null)",
-		     want ? want : "(null)");
-}
 
 /* ---------- a growing string ---------- */
 
@@ -216,13 +177,14 @@ static void check_parse(const char *d, size_t len, int banner, const struct ami_
 	run_parse(&r, d, len, banner, lim, 0, 0);
 	one = render_run(&r);
 	run_free(&r);
-	check_str(one, want, line, "one feed");
+	check_str_at(__FILE__, line, one, want, "one feed");
 	for (size_t cut = 1; cut <= len; cut++) {
 		run_parse(&r, d, len, banner, lim, cut, cut == len ? 1 : 0);
 		other = render_run(&r);
 		run_free(&r);
-		if (!check(!strcmp(one, other), line, "split at %zu%s gives \"%s\", one feed \"%s\"",
-			   cut, cut == len ? " (byte by byte)" : "", other, one)) {
+		if (!check_at(__FILE__, line, !strcmp(one, other),
+			      "split at %zu%s gives \"%s\", one feed \"%s\"", cut,
+			      cut == len ? " (byte by byte)" : "", other, one)) {
 			free(other);
 			break;
 		}
@@ -521,7 +483,7 @@ static void test_linear(void)
 	r = ami_parser_next(p, &m);
 	t = seconds() - t;
 	CHECK(r == 1 && m.n == 1 && m.h[0].value_len == n);
-	check(t < 5, __LINE__, "%zu bytes fed byte by byte took %.1f s", i, t);
+	CHECKF(t < 5, "%zu bytes fed byte by byte took %.1f s", i, t);
 	CHECK(ami_parser_pending(p) == 0);
 	ami_msg_free(&m);
 	ami_parser_free(p);
@@ -551,7 +513,7 @@ static void test_bounded(void)
 			msgs++;
 	}
 	CHECK(msgs == total / (sizeof ev - 1));
-	check(maxroom <= 256 * 1024, __LINE__, "the input buffer grew to %zu bytes", maxroom);
+	CHECKF(maxroom <= 256 * 1024, "the input buffer grew to %zu bytes", maxroom);
 	ami_msg_free(&m);
 	ami_parser_free(p);
 }
@@ -615,7 +577,7 @@ static void test_no_alloc(void)
 		}
 	}
 	CHECK(msgs == 200 * 50);
-	check(nseen <= 2 && !extra, __LINE__, "%zu different arenas in steady state", nseen);
+	CHECKF(nseen <= 2 && !extra, "%zu different arenas in steady state", nseen);
 	ami_msg_free(&m);
 	ami_parser_free(p);
 }
@@ -898,29 +860,29 @@ static void test_capture(const char *dir, const char *name, int full_every_cut)
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	d = slurp(path, &len);
-	if (!check(d != NULL, __LINE__, "%s: cannot read", path))
+	if (!CHECKF(d != NULL, "%s: cannot read", path))
 		return;
 	d = xrealloc(d, len + 1);
 	d[len] = '\0';
 	run_parse(&one, d, len, 1, NULL, 0, 0);
 	ref_split(d, len, &ref);
-	check(one.rc == 0, __LINE__, "%s: %s", name, one.err);
-	check_str(one.banner, "Asterisk Call Manager/11.0.0", __LINE__, name);
-	check(one.n == ref.n && one.n > 0, __LINE__, "%s: %zu messages, the simple splitter "
-	      "finds %zu", name, one.n, ref.n);
-	check(runs_equal(&one, &ref), __LINE__, "%s: headers differ from the simple splitter", name);
+	CHECKF(one.rc == 0, "%s: %s", name, one.err);
+	check_str_at(__FILE__, __LINE__, one.banner, "Asterisk Call Manager/11.0.0", name);
+	CHECKF(one.n == ref.n && one.n > 0, "%s: %zu messages, the simple splitter finds %zu",
+	       name, one.n, ref.n);
+	CHECKF(runs_equal(&one, &ref), "%s: headers differ from the simple splitter", name);
 	run_parse(&bytes, d, len, 1, NULL, 0, 1);
-	check(runs_equal(&one, &bytes), __LINE__, "%s: byte by byte differs", name);
+	CHECKF(runs_equal(&one, &bytes), "%s: byte by byte differs", name);
 	run_free(&bytes);
 	run_parse(&bytes, d, len, 1, NULL, 0, 4093);
-	check(runs_equal(&one, &bytes), __LINE__, "%s: 4093-byte reads differ", name);
+	CHECKF(runs_equal(&one, &bytes), "%s: 4093-byte reads differ", name);
 	run_free(&bytes);
 	if (one.banner && runs_equal(&one, &ref)) {
 		bad = every_cut(d, len, &one, &ref, full_every_cut || len <= 64 * 1024);
-		check(bad == 0, __LINE__, "%s: two feeds cut at %zu differ", name, bad);
+		CHECKF(bad == 0, "%s: two feeds cut at %zu differ", name, bad);
 	}
 	bad = round_trip(&one);
-	check(bad == 0, __LINE__, "%s: message %zu does not survive format + parse", name, bad);
+	CHECKF(bad == 0, "%s: message %zu does not survive format + parse", name, bad);
 	run_free(&one);
 	run_free(&ref);
 	free(d);
@@ -939,7 +901,7 @@ static void test_captures(const char *dir)
 	size_t n = 0, cap = 0;
 	const char *full = getenv("MSG_TEST_FULL");
 
-	if (!check(dp != NULL, __LINE__, "cannot open capture directory %s", dir))
+	if (!CHECKF(dp != NULL, "cannot open capture directory %s", dir))
 		return;
 	while ((e = readdir(dp))) {
 		size_t l = strlen(e->d_name);
@@ -950,7 +912,7 @@ static void test_captures(const char *dir)
 		names[n++] = xstrdup(e->d_name);
 	}
 	closedir(dp);
-	check(n > 0, __LINE__, "no *.recv.raw in %s", dir);
+	CHECKF(n > 0, "no *.recv.raw in %s", dir);
 	qsort(names, n, sizeof *names, by_name);
 	for (size_t i = 0; i < n; i++) {
 		test_capture(dir, names[i], full && *full);
@@ -977,6 +939,5 @@ int main(int argc, char **argv)
 	test_no_alloc();
 	test_builder();
 	test_captures(dir);
-	printf("%d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	return check_summary();
 }
