@@ -2023,8 +2023,9 @@ def serve_forever(world, srv):
         TcpConnection(world, sock, peer, conn_id).start()
 
 
-def main(argv=None):
-    opts = parse_args(argv)
+def make_world(opts):
+    """The PBX of the options: the --user accounts, the --events corpus, the
+    --channels already up."""
     for spec in opts.user:
         name, _, secret = spec.partition(":")
         USERS.append(User(name, secret, INT_MAX, INT_MAX))
@@ -2032,24 +2033,44 @@ def main(argv=None):
     if opts.events:
         world.load_corpus(opts.corpus or os.environ.get("FAKE_AMI_CORPUS", DEFAULT_CORPUS))
     world.precreate(opts.channels)
+    return world
+
+
+def listener(port=0, rcvbuf=None):
+    """A socket listening on 127.0.0.1:port (0: any free port), its accept
+    timing out every 0.2 s so that the loop sees world.stop; rcvbuf sets
+    SO_RCVBUF before listen, so that the handshake advertises it."""
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if opts.hostile == "no-read":
-        # A tiny receive window (set before listen, so the handshake
-        # advertises it), so that the client's write can block: Linux
-        # would otherwise buffer megabytes for a peer that never reads.
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-    srv.bind(("127.0.0.1", opts.port))
+    if rcvbuf:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    srv.bind(("127.0.0.1", port))
     srv.listen(128)
     srv.settimeout(0.2)
-    world.port = srv.getsockname()[1]
+    return srv
+
+
+def run(world, srv, ready):
+    """Prints the READY line, serves srv until --lifetime is over or a
+    SIGTERM or SIGINT comes, and exits."""
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: world.stop.set())
-    print("READY %d" % world.port, flush=True)
+    print(ready, flush=True)
     serve_forever(world, srv)
     srv.close()
     sys.stdout.flush()
     os._exit(0)   # connection threads are daemons; do not wait for them
+
+
+def main(argv=None):
+    opts = parse_args(argv)
+    world = make_world(opts)
+    # --hostile no-read: a tiny receive window, so that the client's write
+    # can block: Linux would otherwise buffer megabytes for a peer that
+    # never reads.
+    srv = listener(opts.port, 2048 if opts.hostile == "no-read" else None)
+    world.port = srv.getsockname()[1]
+    run(world, srv, "READY %d" % world.port)
 
 
 if __name__ == "__main__":

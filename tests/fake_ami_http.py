@@ -61,7 +61,6 @@ import os
 import random
 import re
 import select
-import signal
 import socket
 import ssl
 import sys
@@ -256,22 +255,21 @@ class HttpSession(fa.Session):
 class HttpState:
     """Sessions by cookie, digest nonces, and the options of the server."""
 
-    def __init__(self, world, opts, port_label):
+    def __init__(self, world, opts, local_address):
         self.world, self.opts, self.rec = world, opts, world.rec
+        self.local_address = local_address
         self.lock = threading.Lock()
         self.sessions = {}
         self.nonces = {}
         self.conn_id = 100000
-        self.port_label = port_label
 
-    def new_session(self, remote, tls):
+    def new_session(self, remote):
         with self.lock:
             self.conn_id += 1
             mid = random.getrandbits(32) or 1
             while mid in self.sessions:
                 mid = random.getrandbits(32) or 1
-            local = "IPV4/%s/127.0.0.1/%d" % ("TLS" if tls else "TCP", self.port_label[0])
-            sink = HttpSink(local, "IPV4/TCP/%s/%d" % remote[:2])
+            sink = HttpSink(self.local_address, "IPV4/TCP/%s/%d" % remote[:2])
             s = HttpSession(self.world, sink, self.conn_id, mid)
             self.sessions[mid] = s
         return s
@@ -315,7 +313,7 @@ class HttpState:
             self.nonces[nonce] = {"nc": 0, "session": None}
         return nonce
 
-    def digest(self, method, header, remote, tls):
+    def digest(self, method, header, remote):
         """The session of a valid Authorization header, or None."""
         if not header.startswith("Digest "):
             if header:
@@ -347,7 +345,7 @@ class HttpState:
             entry["nc"] = nc
             s = entry["session"]
         if s is None or s.closing:
-            s = self.new_session(remote, tls)
+            s = self.new_session(remote)
             s.user, s.readperm, s.writeperm = user, user.readperm, user.writeperm
             s.mask = 0                  # no Login, no Events: header
             s.session_tv = time.time()
@@ -385,9 +383,6 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         self.serve("POST")
-
-    def do_PUT(self):
-        self.send_html(501, "Not Implemented", "Attempt to use unimplemented / unsupported method")
 
     @property
     def state(self):
@@ -482,8 +477,7 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint in ("rawman", "mxml"):
             self.run(st.find(self.cookie()), method, query, body, mxml, cookie=True)
         elif endpoint in ("arawman", "amxml"):
-            s = st.digest(method, self.headers.get("Authorization", ""), self.client_address,
-                          self.server.tls)
+            s = st.digest(method, self.headers.get("Authorization", ""), self.client_address)
             if s is None:
                 nonce = st.new_nonce()
                 self.send_html(401, "Unauthorized", "You have no access to this page.", [(
@@ -501,7 +495,7 @@ class Handler(BaseHTTPRequestHandler):
     def run(self, s, method, query, body, mxml, cookie):
         st = self.state
         if s is None:
-            s = st.new_session(self.client_address, self.server.tls)
+            s = st.new_session(self.client_address)
         pairs = self.params(method, query, body)
         lines = ["%s: %s" % (name, value) for name, value in pairs]
         req = fa.Request(lines[:fa.MAX_HEADERS], too_many=len(lines) > fa.MAX_HEADERS)
@@ -517,9 +511,11 @@ class HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, state, ctx):
+    def __init__(self, world, opts, ctx):
         super().__init__(("127.0.0.1", 0), Handler)
-        self.state, self.ctx, self.tls = state, ctx, ctx is not None
+        self.ctx = ctx
+        self.state = HttpState(world, opts, "IPV4/%s/127.0.0.1/%d"
+                               % ("TLS" if ctx else "TCP", self.server_address[1]))
 
     def get_request(self):
         sock, addr = super().get_request()
@@ -658,48 +654,26 @@ def parse_args(argv):
     return opts
 
 
-def listener():
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(128)
-    srv.settimeout(0.2)
-    return srv
-
-
 def main(argv=None):
-    opts = parse_args(sys.argv[1:] if argv is None else argv)
-    for spec in getattr(opts, "user", []) or []:
-        name, _, secret = spec.partition(":")
-        fa.USERS.append(fa.User(name, secret, fa.INT_MAX, fa.INT_MAX))
-    world = fa.World(opts, fa.Recorder(opts.log, opts.violations))
-    if opts.events:
-        world.load_corpus(opts.corpus or os.environ.get("FAKE_AMI_CORPUS", fa.DEFAULT_CORPUS))
-    world.precreate(opts.channels)
+    opts = parse_args(argv)
+    world = fa.make_world(opts)
     ctx = None
     if opts.cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(opts.cert, opts.key)
-    tcp = listener()
+    tcp = fa.listener()
     world.port = tcp.getsockname()[1]
     tls_port = http_port = 0
     if opts.tls:
-        tls = listener()
+        tls = fa.listener()
         tls_port = tls.getsockname()[1]
         threading.Thread(target=serve_tls, args=(world, tls, ctx), daemon=True).start()
     if opts.http or opts.https:
-        label = [0]
-        httpd = HttpServer(HttpState(world, opts, label), ctx if opts.https else None)
-        http_port = label[0] = httpd.server_address[1]
+        httpd = HttpServer(world, opts, ctx if opts.https else None)
+        http_port = httpd.server_address[1]
         threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2},
                          daemon=True).start()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: world.stop.set())
-    print("READY %d %d %d" % (world.port, tls_port, http_port), flush=True)
-    fa.serve_forever(world, tcp)
-    tcp.close()
-    sys.stdout.flush()
-    os._exit(0)
+    fa.run(world, tcp, "READY %d %d %d" % (world.port, tls_port, http_port))
 
 
 if __name__ == "__main__":
