@@ -47,8 +47,14 @@ demo: deps
 
 # Streams events from bench/evsrc.c (a fast fake AMI server) through
 # `ami tail-events` in each format; prints events/s and peak RSS.
-bench: ami bench/out/evsrc bench/out/maxrss
+bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench
+	bench/out/msg_bench
 	python3 bench/bench.py
+
+# The parser alone, on bench/corpus.txt.
+bench/out/msg_bench: bench/msg_bench.c $(COMMON_OBJ) $(HDR)
+	@mkdir -p bench/out
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 bench/out/evsrc bench/out/maxrss: bench/out/%: bench/%.c
 	@mkdir -p bench/out

@@ -6,7 +6,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-CAP = os.environ.get("AMI_CAPTURES", os.path.join(HERE, "..", "..", "shared", "captures", "asterisk-22"))
+CAP = os.environ.get("AMI_CAPTURES", os.path.join(HERE, "captures", "asterisk-22"))
 want = sys.argv[1]
 sent = open(os.path.join(CAP, "tcp-command.sent.raw"), "rb").read().decode()
 recv = open(os.path.join(CAP, "tcp-command.recv.raw"), "rb").read().decode()

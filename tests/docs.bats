@@ -383,3 +383,21 @@ make_stub_ami() {
 	run bash_complete ami ping --vers
 	assert_output ""
 }
+
+# A user's clone has no ../shared beside it: every test input lives in the
+# repository (tests/captures/ holds the copies of the Asterisk 22 captures).
+@test "no test, fake server or Makefile rule reads ../shared" {
+	run grep -rnE --exclude-dir=captures --exclude=docs.bats '\.\./(\.\./)?shared|"shared", *"captures"' \
+		tests/ Makefile bench/*.py
+	assert_failure 1
+	assert_output ""
+}
+
+@test "the captures the tests read are in the repository" {
+	[[ -s tests/captures/asterisk-22/events-stream.recv.raw ]]
+	[[ -s tests/captures/asterisk-22/tcp-command.recv.raw ]]
+	[[ -s tests/captures/README.md ]]
+	run ls tests/captures/asterisk-22/*.recv.raw
+	assert_success
+	(( ${#lines[@]} >= 30 ))
+}

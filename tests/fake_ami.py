@@ -2,7 +2,7 @@
 """fake_ami.py - a test AMI server that answers like Asterisk 22.10.1.
 
 Every byte format here was checked against the transcripts of a real
-Asterisk 22 in shared/captures/asterisk-22 (CRLF, "Name: value", empty
+Asterisk 22 in tests/captures/asterisk-22 (copied from shared/captures) (CRLF, "Name: value", empty
 values as "Name: ", ActionID placement, error texts, the 1 s delay before a
 failed Login is answered, Goodbye then close, EventList start/Complete).
 
@@ -2002,8 +2002,8 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
-                              "captures", "asterisk-22", "events-stream.recv.raw")
+DEFAULT_CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "captures",
+                              "asterisk-22", "events-stream.recv.raw")
 
 
 def serve_forever(world, srv):

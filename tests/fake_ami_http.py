@@ -14,7 +14,7 @@ a call made over HTTP shows up as events over TLS), optionally:
 Prints "READY <tcp port> <tls port or 0> <http port or 0>" when listening.
 Every other option is fake_ami.py's (--log, --violations, --channels,
 --events, ...). The byte formats follow the captures in
-shared/captures/asterisk-22 (http-*.txt, tls-*.txt; README quirks 27-35):
+tests/captures/asterisk-22 (http-*.txt, tls-*.txt; README quirks 27-35):
 
   * Set-Cookie: mansession_id="%08x"; Version=1; Max-Age=<httptimeout> on
     every cookie-mode answer; a missing, unknown or expired cookie quietly
