@@ -23,7 +23,6 @@
 #include "callfile.h"
 #include "cmds.h"
 
-#define DEFAULT_SPOOL "/var/spool/asterisk/outgoing"
 #define FILE_MAX (16 * 1024 * 1024)     /* larger "call files" are not call files */
 #define GONE_GRACE_MS 2000              /* see wait_loop() */
 #define NOT_OURS (-2)                   /* call_option(): a shared option */
@@ -311,7 +310,7 @@ static int resolve_spool(const struct opts *o, struct ctx *ctx, char **dir)
 	}
 	if ((rc = config_resolve(&p, &ctx->ov, CONFIG_SECRET_NONE)) != RC_OK)
 		return rc;
-	*dir = xstrdup(p.spool_dir && *p.spool_dir ? p.spool_dir : DEFAULT_SPOOL);
+	*dir = xstrdup(p.spool_dir);
 	profile_free(&p);
 	return RC_OK;
 }

@@ -55,25 +55,26 @@ int ctx_option(struct ctx *ctx, int ch, const char *arg)
 
 	switch (ch) {
 	case 'p': o->profile = arg; break;
-	case 'H': o->host = arg; break;
-	case OPT_PORT: o->port = arg; break;
-	case 'u': o->user = arg; break;
-	case OPT_SECRET_FILE: o->secret_file = arg; break;
-	case OPT_SECRET_STDIN: o->secret_stdin = 1; break;
-	case OPT_AUTH: o->auth = arg; break;
 	case OPT_CONFIG: o->config_file = arg; break;
-	case OPT_URL: o->url = arg; break;
-	case OPT_TLS: o->tls = 1; break;
-	case OPT_CACERT: o->cacert = arg; break;
-	case OPT_INSECURE: o->insecure = 1; break;
-	case OPT_HTTP_AUTH: o->http_auth = arg; break;
-	case OPT_HTTP_ENCODING: o->http_encoding = arg; break;
+	case OPT_SECRET_STDIN: o->secret_stdin = 1; break;
+	case 'H': o->key[K_HOST] = arg; break;
+	case OPT_PORT: o->key[K_PORT] = arg; break;
+	case 'u': o->key[K_USERNAME] = arg; break;
+	case OPT_SECRET_FILE: o->key[K_SECRET_FILE] = arg; break;
+	case OPT_AUTH: o->key[K_AUTH] = arg; break;
+	case OPT_URL: o->key[K_URL] = arg; break;
+	case OPT_TLS: o->key[K_TRANSPORT] = "tls"; break;
+	case OPT_CACERT: o->key[K_CACERT] = arg; break;
+	case OPT_INSECURE: o->key[K_INSECURE] = "yes"; break;
+	case OPT_HTTP_AUTH: o->key[K_HTTP_AUTH] = arg; break;
+	case OPT_HTTP_ENCODING: o->key[K_HTTP_ENCODING] = arg; break;
 	case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
 	case 'q': verbosity = -1; break;
 	case 'j': ctx->fmt = OUT_JSON; break;
 	case 't':
 		if (parse_seconds(arg, &o->timeout_ms) != 0)
 			return usage_error("--timeout: not a number of seconds: %s", arg);
+		o->key[K_TIMEOUT] = arg;
 		break;
 	case OPT_FORMAT:
 		if (out_parse_format(arg, &ctx->fmt) != 0)

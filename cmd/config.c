@@ -1,4 +1,5 @@
-/* config.c - `ami config`: the resolved settings and where each came from. */
+/* config.c - `ami config`: the resolved settings and where each came from,
+ * printed from the key table (common/config.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,30 +21,16 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char *const transport_names[] = { "tcp", "tls", "http", "https" };
-
-/* The value of key k as text; the secret is never shown. */
-static void value_text(const struct profile *p, enum profile_key k, char *buf, size_t len)
+/* After the options: what a profile may say (ami.conf(5) in short). */
+static void print_keys(void)
 {
-	switch (k) {
-	case K_HOST: snprintf(buf, len, "%s", p->host ? p->host : ""); break;
-	case K_PORT: snprintf(buf, len, "%u", p->port); break;
-	case K_USERNAME: snprintf(buf, len, "%s", p->username ? p->username : ""); break;
-	case K_SECRET: snprintf(buf, len, "%s", p->secret ? "********" : "(none)"); break;
-	case K_AUTH: snprintf(buf, len, "%s", p->auth == AUTH_MD5 ? "md5" : "plain"); break;
-	case K_TIMEOUT: snprintf(buf, len, "%g", p->timeout_ms / 1000.0); break;
-	case K_TRANSPORT: snprintf(buf, len, "%s", transport_names[p->transport]); break;
-	case K_URL: snprintf(buf, len, "%s", p->url ? p->url : ""); break;
-	case K_CACERT: snprintf(buf, len, "%s", p->cacert ? p->cacert : ""); break;
-	case K_INSECURE: snprintf(buf, len, "%s", p->insecure ? "yes" : "no"); break;
-	case K_HTTP_AUTH:
-		snprintf(buf, len, "%s", p->http_auth == HTTP_AUTH_DIGEST ? "digest" : "cookie");
-		break;
-	case K_HTTP_ENCODING:
-		snprintf(buf, len, "%s", p->http_encoding == HTTP_ENC_MXML ? "mxml" : "rawman");
-		break;
-	case K_SPOOL_DIR: snprintf(buf, len, "%s", p->spool_dir ? p->spool_dir : ""); break;
-	default: buf[0] = '\0';
+	char text[256];
+
+	out_puts("\nKeys of a profile in the config file, and the variables that set them:\n");
+	for (int k = 0; k < K_NFILE_KEYS; k++) {
+		config_key_help(k, text, sizeof text);
+		out_printf("  %-14s %-14s %s\n", config_keys[k].name,
+			   config_keys[k].env ? config_keys[k].env : "", text);
 	}
 }
 
@@ -58,12 +45,11 @@ static int print_profile(const struct profile *p)
 		out_puts(",\"config\":");
 		out_json_string(path, strlen(path));
 		for (int k = 0; k < K_NKEYS; k++) {
-			const char *src = p->source[k] ? p->source[k] : "default";
-			value_text(p, k, val, sizeof val);
-			out_printf(",\"%s\":{\"value\":", profile_key_names[k]);
+			config_value_text(p, k, val, sizeof val);
+			out_printf(",\"%s\":{\"value\":", config_keys[k].name);
 			out_json_string(val, strlen(val));
 			out_puts(",\"source\":");
-			out_json_string(src, strlen(src));
+			out_json_string(p->source[k], strlen(p->source[k]));
 			out_puts("}");
 		}
 		return out_puts("}\n");
@@ -71,9 +57,8 @@ static int print_profile(const struct profile *p)
 	out_printf("%-14s %s\n", "profile", p->name);
 	out_printf("%-14s %s\n", "config", path);
 	for (int k = 0; k < K_NKEYS; k++) {
-		value_text(p, k, val, sizeof val);
-		out_printf("%-14s %-32s (%s)\n", profile_key_names[k], val,
-			   p->source[k] ? p->source[k] : "default");
+		config_value_text(p, k, val, sizeof val);
+		out_printf("%-14s %-32s (%s)\n", config_keys[k].name, val, p->source[k]);
 	}
 	return RC_OK;
 }
@@ -91,8 +76,11 @@ int cmd_config(int argc, char **argv, struct ctx *ctx)
 	while ((ch = getopt_long(argc, argv, COMMON_SHORTOPTS "l", longopts, NULL)) != -1) {
 		if (ch == 'l')
 			list = 1;
-		else if ((rc = ctx_option(ctx, ch, optarg)) != CTX_CONTINUE)
+		else if ((rc = ctx_option(ctx, ch, optarg)) != CTX_CONTINUE) {
+			if (ch == 'h')
+				print_keys();
 			return rc;
+		}
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument \"%s\"", argv[optind]);

@@ -897,7 +897,7 @@ static char *endpoint(const struct profile *p)
 	}
 	if (p->http_auth == HTTP_AUTH_DIGEST)
 		strbuf_add(&b, "a", 1);
-	strbuf_adds(&b, p->http_encoding == HTTP_ENC_MXML ? "mxml" : "rawman");
+	strbuf_adds(&b, http_encoding_words[p->http_encoding]);
 	return b.p;
 }
 

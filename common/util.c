@@ -238,6 +238,14 @@ int contains_nocase(const char *hay, const char *needle)
 	return 0;
 }
 
+int word_index(const char *s, const char *const words[])
+{
+	for (int i = 0; words[i]; i++)
+		if (!strcasecmp(s, words[i]))
+			return i;
+	return -1;
+}
+
 const char *bad_char_name(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {

@@ -60,6 +60,11 @@ void secret_wipe(void *p, size_t n);
  * extension). */
 int contains_nocase(const char *hay, const char *needle);
 
+/* The words of an enum, in enum order and NULL-terminated, are how its
+ * values are written (words[v]) and read: the index of s among them, ASCII
+ * case ignored, or -1. */
+int word_index(const char *s, const char *const words[]);
+
 /* Names the first CR, LF or NUL in s (NULL when clean): user input must not
  * reach the wire with one, or it could smuggle headers or whole actions. */
 const char *bad_char_name(const char *s, size_t len);

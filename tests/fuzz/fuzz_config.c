@@ -1,5 +1,6 @@
-/* fuzz_config.c - libFuzzer target for the config loader (common/config.c)
- * and the number parsers it shares with the options (common/util.c).
+/* fuzz_config.c - libFuzzer target for the config loader (common/config.c
+ * over common/ini.c) and the number parsers it shares with the options
+ * (common/util.c).
  *
  * data[0] is a control byte, the rest is a config file:
  *   bits 0-1  the profile asked for: none, "default", "pbx", "a b"
@@ -22,10 +23,11 @@
  *   make fuzz FUZZ_SECONDS=60       (all targets), or by hand:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_POSIX_C_SOURCE=200809L \
  *       -D_DEFAULT_SOURCE -Icommon tests/fuzz/fuzz_config.c common/config.c \
- *       common/util.c -o fuzz_config
+ *       common/ini.c common/secret.c common/util.c -o fuzz_config
  *   ./fuzz_config -max_total_time=60 tests/fuzz/corpus/config */
 #define _GNU_SOURCE                     /* memfd_create */
 #include "config.h"
+#include "ini.h"
 #include "util.h"
 
 #include <stdint.h>

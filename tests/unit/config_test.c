@@ -1,143 +1,19 @@
-/* config_test.c - unit tests for common/config.c and common/md5.c.
+/* config_test.c - unit tests for common/config.c: the key table, paths,
+ * profiles, precedence, values, transports, where the secret comes from.
  * Ends with "N passed, N failed"; exits 1 when anything failed.
  * Works in a private temp dir with HOME and the AMI_* variables reset. */
-#undef _XOPEN_SOURCE              /* readline.pc passes 600 */
-#define _XOPEN_SOURCE 700           /* posix_openpt & co. for the prompt test */
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "config.h"
-#include "md5.h"
 #include "util.h"
 
-#define CHECK_ERR(s) check_err((s), __LINE__)
-
-/* ---- fixtures ---------------------------------------------------------------- */
-
-static char dir[64];                /* the temp dir */
-static char *made[128];             /* files and dirs to remove, in order */
-static size_t nmade;
-static char errbuf[8192];           /* what the last captured call printed */
 static struct profile P;            /* the last resolved profile */
-static int saved_stderr = -1;
-
-/* What the last captured call printed has want in it. */
-static void check_err(const char *want, int line)
-{
-	check_at(__FILE__, line, strstr(errbuf, want) != NULL, "%s; stderr was: %s", want, errbuf);
-}
-
-static char *tpath(const char *name)
-{
-	return xasprintf("%s/%s", dir, name);
-}
-
-static char *write_file(const char *name, const char *content, size_t len, mode_t mode)
-{
-	char *path = tpath(name);
-	int fd;
-
-	unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || write(fd, content, len) != (ssize_t)len || fchmod(fd, mode) < 0) {
-		perror(path);
-		exit(1);
-	}
-	close(fd);
-	if (nmade < ARRAY_LEN(made))
-		made[nmade++] = xstrdup(path);
-	return path;
-}
-
-static char *write_text(const char *name, const char *content, mode_t mode)
-{
-	return write_file(name, content, strlen(content), mode);
-}
-
-/* Rewrites a file whose path the caller already has. */
-static void put_file(const char *name, const char *content, size_t len, mode_t mode)
-{
-	free(write_file(name, content, len, mode));
-}
-
-static void put_text(const char *name, const char *content, mode_t mode)
-{
-	put_file(name, content, strlen(content), mode);
-}
-
-static char *make_dir(const char *name)
-{
-	char *path = tpath(name);
-	mkdir(path, 0700);
-	if (nmade < ARRAY_LEN(made))
-		made[nmade++] = xstrdup(path);
-	return path;
-}
-
-static void cleanup(void)
-{
-	while (nmade > 0) {
-		char *p = made[--nmade];
-		if (unlink(p) < 0)
-			rmdir(p);
-		free(p);
-	}
-	rmdir(dir);
-}
-
-static void capture_start(void)
-{
-	char *path = tpath("stderr");
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	fflush(stderr);
-	saved_stderr = dup(2);
-	dup2(fd, 2);
-	close(fd);
-	free(path);
-}
-
-static void capture_end(void)
-{
-	char *path = tpath("stderr");
-	int fd;
-	ssize_t n;
-
-	fflush(stderr);
-	dup2(saved_stderr, 2);
-	close(saved_stderr);
-	fd = open(path, O_RDONLY);
-	n = fd < 0 ? 0 : read(fd, errbuf, sizeof(errbuf) - 1);
-	errbuf[n > 0 ? n : 0] = '\0';
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	free(path);
-}
-
-static void reset_env(void)
-{
-	static const char *const vars[] = {
-		"AMI_CONFIG", "AMI_PROFILE", "AMI_HOST", "AMI_PORT", "AMI_USER", "AMI_SECRET",
-		"AMI_TIMEOUT", "AMI_URL", "AMI_TRANSPORT", "XDG_CONFIG_HOME",
-	};
-	char *home = tpath("home");
-
-	for (size_t i = 0; i < ARRAY_LEN(vars); i++)
-		unsetenv(vars[i]);
-	setenv("HOME", home, 1);
-	free(home);
-}
 
 static int resolve(const struct overrides *o, int need)
 {
@@ -159,107 +35,6 @@ static int resolve_file(const char *file, const char *profile, int need)
 	o.config_file = file;
 	o.profile = profile;
 	return resolve(&o, need);
-}
-
-/* ---- md5 --------------------------------------------------------------------- */
-
-static void test_md5(void)
-{
-	static const char *const vec[][2] = {     /* RFC 1321, appendix A.5 */
-		{ "", "d41d8cd98f00b204e9800998ecf8427e" },
-		{ "a", "0cc175b9c0f1b6a831c399e269772661" },
-		{ "abc", "900150983cd24fb0d6963f7d28e17f72" },
-		{ "message digest", "f96b697d7cb7938d525a2f31aaf161d0" },
-		{ "abcdefghijklmnopqrstuvwxyz", "c3fcd3d76192e4007dfb496cca67e13b" },
-		{ "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
-		  "d174ab98d277d9f5a5611c2c9f419d9f" },
-		{ "1234567890123456789012345678901234567890"
-		  "1234567890123456789012345678901234567890",
-		  "57edf4a22be3c955ac49da2e2107b67a" },
-	};
-	static const size_t steps[] = { 1, 3, 55, 56, 63, 64, 65, 100 };
-	char hex[33];
-
-	for (size_t i = 0; i < ARRAY_LEN(vec); i++) {
-		md5_hex(vec[i][0], strlen(vec[i][0]), hex);
-		CHECK_STR(hex, vec[i][1]);
-	}
-	/* Incremental feeding in odd pieces gives the same digest. */
-	for (size_t s = 0; s < ARRAY_LEN(steps); s++) {
-		const char *m = vec[6][0];
-		size_t len = strlen(m);
-		struct md5_ctx c;
-
-		md5_init(&c);
-		for (size_t off = 0; off < len; off += steps[s])
-			md5_update(&c, m + off, len - off < steps[s] ? len - off : steps[s]);
-		md5_final_hex(&c, hex);
-		CHECK_STR(hex, vec[6][1]);
-	}
-	/* Asterisk's challenge login: md5(challenge + secret). */
-	struct md5_ctx c;
-	md5_init(&c);
-	md5_update(&c, "12345", 5);
-	md5_update(&c, "678", 3);
-	md5_final_hex(&c, hex);
-	CHECK_STR(hex, "25d55ad283aa400af464c76d713c07ad");   /* md5("12345678") */
-	unsigned char raw[16];
-	md5_init(&c);
-	md5_update(&c, "abc", 3);
-	md5_final(&c, raw);
-	CHECK(raw[0] == 0x90 && raw[15] == 0x72);
-}
-
-/* ---- INI reader -------------------------------------------------------------- */
-
-static char inilog[2048];
-
-static int log_kv(void *arg, const char *section, const char *key, const char *value, int line)
-{
-	size_t n = strlen(inilog);
-	(void)arg;
-	snprintf(inilog + n, sizeof(inilog) - n, "%d:%s|%s|%s;", line, section ? section : "-",
-		 key ? key : "-", value ? value : "-");
-	return 0;
-}
-
-static int parse_text(const char *text, size_t len)
-{
-	FILE *fp = fmemopen((void *)(uintptr_t)text, len, "r");
-	int rc;
-
-	inilog[0] = '\0';
-	rc = ini_parse_file(fp, log_kv, NULL);
-	fclose(fp);
-	return rc;
-}
-
-static int parse_str(const char *text)
-{
-	return parse_text(text, strlen(text));
-}
-
-static void test_ini(void)
-{
-	CHECK_INT(parse_str("\xef\xbb\xbf; comment\n# another\n\n[default]\nhost = pbx\n"
-			    "  port=5038  \r\n[ pbx1 ]  ; why\nuser = \"op ; x\" # c\n"
-			    "secret = a#b ;c\nurl = \"q\\\"u\\\\o\"\nempty =\n"), 0);
-	CHECK_STR(inilog, "4:default|-|-;5:default|host|pbx;6:default|port|5038;"
-		  "7:pbx1|-|-;8:pbx1|user|op ; x;9:pbx1|secret|a#b;10:pbx1|url|q\"u\\o;"
-		  "11:pbx1|empty|;");
-	CHECK_INT(parse_str("k = v\n"), 0);
-	CHECK_STR(inilog, "1:-|k|v;");                      /* the caller decides */
-	CHECK_INT(parse_str("k = v ;c\r\nj = \" x \"\n"), 0);
-	CHECK_STR(inilog, "1:-|k|v;2:-|j| x ;");
-	CHECK_INT(parse_str("[a]\nno equals sign\n"), 2);
-	CHECK_INT(parse_str("[a]\nk = \"open\n"), 2);
-	CHECK_INT(parse_str("[a]\nk = \"x\" junk\n"), 2);
-	CHECK_INT(parse_str("[a\n"), 1);
-	CHECK_INT(parse_str("[]\n"), 1);
-	CHECK_INT(parse_str("[a] b\n"), 1);
-	CHECK_INT(parse_str("[a]\n = v\n"), 2);
-	CHECK_INT(parse_text("[a]\nk = v\0w\n", 11), 2);    /* NUL byte */
-	CHECK_INT(parse_str(""), 0);
 }
 
 /* ---- paths -------------------------------------------------------------------- */
@@ -326,7 +101,8 @@ static void test_defaults(void)
 	reset_env();
 	overrides_init(&o);
 	CHECK_INT(o.timeout_ms, -1);
-	CHECK_INT(o.insecure, -1);
+	for (int k = 0; k < K_NFILE_KEYS; k++)
+		CHECK(o.key[k] == NULL);
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);  /* no file at all */
 	CHECK_STR(P.name, "default");
 	CHECK(P.config_path == NULL);
@@ -343,7 +119,7 @@ static void test_defaults(void)
 	for (int k = 0; k < K_NKEYS; k++)
 		CHECK_STR(P.source[k], k == K_SECRET ? "none" : "default");
 	CHECK_STR(errbuf, "");
-	CHECK_STR(profile_key_names[K_HTTP_ENCODING], "http_encoding");
+	CHECK_STR(config_keys[K_HTTP_ENCODING].name, "http_encoding");
 }
 
 static void test_profiles(void)
@@ -508,10 +284,10 @@ static void test_precedence(void)
 	reset_env();
 	overrides_init(&o);
 	o.config_file = cfg;
-	o.host = "flaghost";
-	o.port = "3333";
-	o.user = "flaguser";
-	o.timeout_ms = 2500;
+	o.key[K_HOST] = "flaghost";
+	o.key[K_PORT] = "3333";
+	o.key[K_USERNAME] = "flaguser";
+	o.key[K_TIMEOUT] = "2.5";
 	setenv("AMI_HOST", "envhost", 1);
 	setenv("AMI_PORT", "2222", 1);
 	setenv("AMI_USER", "envuser", 1);
@@ -526,8 +302,8 @@ static void test_precedence(void)
 	CHECK_STR(P.source[K_USERNAME], "flag --user");
 	CHECK_STR(P.source[K_TIMEOUT], "flag --timeout");
 
-	o.host = o.port = o.user = NULL;
-	o.timeout_ms = -1;
+	o.key[K_HOST] = o.key[K_PORT] = o.key[K_USERNAME] = NULL;
+	o.key[K_TIMEOUT] = NULL;
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_STR(P.host, "envhost");
 	CHECK_INT(P.port, 2222);
@@ -550,11 +326,11 @@ static void test_precedence(void)
 	free(src);
 
 	/* The other flags. */
-	o.auth = "md5";
-	o.insecure = 1;
-	o.cacert = "/ca.pem";
-	o.http_auth = "digest";
-	o.http_encoding = "mxml";
+	o.key[K_AUTH] = "md5";
+	o.key[K_INSECURE] = "yes";
+	o.key[K_CACERT] = "/ca.pem";
+	o.key[K_HTTP_AUTH] = "digest";
+	o.key[K_HTTP_ENCODING] = "mxml";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_INT(P.auth, AUTH_MD5);
 	CHECK_INT(P.insecure, 1);
@@ -575,27 +351,27 @@ static void test_bad_values(void)
 	reset_env();
 	overrides_init(&o);
 	o.config_file = "/dev/null";
-	o.port = "x";
+	o.key[K_PORT] = "x";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
 	CHECK_ERR("--port: not a port number: x");
-	o.port = "65536";
+	o.key[K_PORT] = "65536";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
-	o.port = "65535";
+	o.key[K_PORT] = "65535";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
-	o.port = NULL;
-	o.auth = "sha";
+	o.key[K_PORT] = NULL;
+	o.key[K_AUTH] = "sha";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
 	CHECK_ERR("--auth: not plain or md5: sha");
-	o.auth = NULL;
-	o.user = "bob\r\nAction: Originate";
+	o.key[K_AUTH] = NULL;
+	o.key[K_USERNAME] = "bob\r\nAction: Originate";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
 	CHECK_ERR("--user: contains a control character");
 	CHECK(strstr(errbuf, "Originate") == NULL);
-	o.user = NULL;
-	o.host = "";
+	o.key[K_USERNAME] = NULL;
+	o.key[K_HOST] = "";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
 	CHECK_ERR("--host: empty value");
-	o.host = NULL;
+	o.key[K_HOST] = NULL;
 
 	setenv("AMI_PORT", "x", 1);
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_CONFIG);
@@ -623,29 +399,28 @@ static void test_transports(void)
 	reset_env();
 	overrides_init(&o);
 	o.config_file = "/dev/null";
-	o.tls = 1;
+	o.key[K_TRANSPORT] = "tls";                         /* --tls */
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_INT(P.transport, TR_TLS);
 	CHECK_INT(P.port, 5039);
 	CHECK_STR(P.source[K_TRANSPORT], "flag --tls");
 	CHECK(P.url == NULL);
-	o.transport = "http";
-	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
-	CHECK_ERR("--tls conflicts with --transport http");
-	o.tls = 0;
-	o.host = "pbx";
+	o.key[K_TRANSPORT] = NULL;
+	o.key[K_HOST] = "pbx";
+	setenv("AMI_TRANSPORT", "http", 1);
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_INT(P.port, 8088);
 	CHECK_STR(P.url, "http://pbx:8088/");
 	CHECK_STR(P.source[K_URL], "default");
-	o.transport = "HTTPS";
+	setenv("AMI_TRANSPORT", "HTTPS", 1);
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_STR(P.url, "https://pbx:8089/");
+	reset_env();
 
 	/* --url sets transport, host and port. */
 	overrides_init(&o);
 	o.config_file = "/dev/null";
-	o.url = "https://pbx.example/asterisk/";
+	o.key[K_URL] = "https://pbx.example/asterisk/";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_INT(P.transport, TR_HTTPS);
 	CHECK_STR(P.host, "pbx.example");
@@ -654,30 +429,32 @@ static void test_transports(void)
 	CHECK_STR(P.source[K_URL], "flag --url");
 	CHECK_STR(P.source[K_HOST], "flag --url");
 	CHECK_STR(P.source[K_TRANSPORT], "flag --url");
-	o.url = "http://[::1]:8088/";
+	o.key[K_URL] = "http://[::1]:8088/";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_STR(P.host, "::1");
 	CHECK_INT(P.port, 8088);
-	o.port = "9000";                                   /* a higher source rewrites */
+	o.key[K_PORT] = "9000";                                   /* a higher source rewrites */
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
 	CHECK_STR(P.url, "http://[::1]:9000/");
-	o.port = NULL;
-	o.url = "http://admin:pw@pbx/";
+	o.key[K_PORT] = NULL;
+	o.key[K_URL] = "http://admin:pw@pbx/";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
 	CHECK_ERR("--url: credentials do not belong in a URL");
 	CHECK(strstr(errbuf, "pw@") == NULL);
-	o.url = "ftp://pbx/";
+	o.key[K_URL] = "ftp://pbx/";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
 	CHECK_ERR("--url: not an http:// or https:// URL");
-	o.url = "http://pbx:99999/";
+	o.key[K_URL] = "http://pbx:99999/";
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
-	o.url = "http://pbx/";
-	o.transport = "tcp";
+	o.key[K_URL] = "http://pbx/";
+	setenv("AMI_TRANSPORT", "tcp", 1);                  /* the flag's URL says http */
+	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
+	CHECK_INT(P.transport, TR_HTTP);
+	CHECK_STR(P.source[K_TRANSPORT], "flag --url");
+	reset_env();
+	o.key[K_TRANSPORT] = "tls";                         /* --tls --url */
 	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
-	CHECK_ERR("--url needs transport http or https");
-	o.transport = NULL;
-	o.tls = 1;
-	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_USAGE);
+	CHECK_ERR("--tls conflicts with --url");
 
 	/* A profile's URL, with the host overridden from the environment. */
 	overrides_init(&o);
@@ -714,114 +491,6 @@ static void test_transports(void)
 
 /* ---- secrets ---------------------------------------------------------------------- */
 
-static void test_private_checks(void)
-{
-	static const mode_t bad_modes[] = { 0644, 0640, 0604, 0601, 0610, 0660, 0666, 0700 | 0004 };
-	char *s, *msg;
-	char *secret = NULL;
-	int fd;
-
-	s = write_text("s", "pw\r\nsecond line\n", 0600);
-	CHECK_INT(read_secret_file(s, &secret), RC_OK);
-	CHECK_STR(secret, "pw");
-	secret_free(secret);
-	put_text("s", "only\n", 0400);
-	CHECK_INT(read_secret_file(s, &secret), RC_OK);
-	CHECK_STR(secret, "only");
-	secret_free(secret);
-	put_text("s", "no newline", 0700);
-	CHECK_INT(read_secret_file(s, &secret), RC_OK);
-	CHECK_STR(secret, "no newline");
-	secret_free(secret);
-
-	for (size_t i = 0; i < ARRAY_LEN(bad_modes); i++) {
-		put_text("s", "pw\n", bad_modes[i]);
-		capture_start();
-		CHECK_INT(read_secret_file(s, &secret), RC_CONFIG);
-		capture_end();
-		CHECK(secret == NULL);
-		msg = xasprintf("secret file %s has mode %04o; it must be private: chmod 600 %s",
-				s, (unsigned)bad_modes[i], s);
-		CHECK_ERR(msg);
-		free(msg);
-	}
-
-	/* Not ours: chown when root, else a root-owned system file. */
-	put_text("s", "pw\n", 0600);
-	const char *other = s;
-	if (getuid() == 0)
-		CHECK(chown(s, 4242, 4242) == 0);
-	else
-		other = "/etc/passwd";
-	capture_start();
-	CHECK_INT(read_secret_file(other, &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("is owned by uid");
-	if (getuid() == 0)
-		CHECK(chown(s, 0, 0) == 0);
-
-	char *d = make_dir("sdir");
-	capture_start();
-	CHECK_INT(read_secret_file(d, &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("is not a regular file");
-	char *fifo = tpath("fifo");
-	CHECK(mkfifo(fifo, 0600) == 0);
-	if (nmade < ARRAY_LEN(made))
-		made[nmade++] = xstrdup(fifo);
-	capture_start();
-	CHECK_INT(read_secret_file(fifo, &secret), RC_CONFIG);  /* and no hang */
-	capture_end();
-	CHECK_ERR("is not a regular file");
-	capture_start();
-	CHECK_INT(read_secret_file("/nonexistent/s", &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("cannot open secret file /nonexistent/s");
-
-	/* Bad content. */
-	put_text("s", "", 0600);
-	capture_start();
-	CHECK_INT(read_secret_file(s, &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("the secret is empty");
-	put_text("s", "\r\nx\n", 0600);
-	capture_start();
-	CHECK_INT(read_secret_file(s, &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("the secret is empty");
-	put_text("s", "a\rb\n", 0600);
-	capture_start();
-	CHECK_INT(read_secret_file(s, &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("the secret contains a carriage return");
-	put_file("s", "a\0b\n", 4, 0600);
-	capture_start();
-	CHECK_INT(read_secret_file(s, &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("the secret contains a NUL byte");
-	char big[5000];
-	memset(big, 'x', sizeof(big));
-	put_file("s", big, sizeof(big), 0600);
-	capture_start();
-	CHECK_INT(read_secret_file(s, &secret), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("longer than");
-
-	/* check_private_fd on its own. */
-	put_text("s", "pw\n", 0600);
-	fd = open(s, O_RDONLY);
-	CHECK_INT(check_private_fd(fd, s), RC_OK);
-	fchmod(fd, 0620);
-	capture_start();
-	CHECK_INT(check_private_fd(fd, s), RC_CONFIG);
-	capture_end();
-	CHECK_ERR("has mode 0620");
-	close(fd);
-	free(fifo);
-	free(d);
-	free(s);
-}
-
 static void test_secret_sources(void)
 {
 	char *sf = write_text("pbx1.secret", "from-file\n", 0600);
@@ -848,7 +517,7 @@ static void test_secret_sources(void)
 	CHECK_INT(resolve(&o, CONFIG_SECRET_REQUIRED), RC_OK);
 	CHECK_STR(P.secret, "from-env");
 	CHECK_STR(P.source[K_SECRET], "env AMI_SECRET");
-	o.secret_file = flagf;
+	o.key[K_SECRET_FILE] = flagf;
 	CHECK_INT(resolve(&o, CONFIG_SECRET_REQUIRED), RC_OK);
 	CHECK_STR(P.secret, "from-flag");
 	src = xasprintf("flag --secret-file %s", flagf);
@@ -858,7 +527,7 @@ static void test_secret_sources(void)
 	CHECK_INT(resolve(&o, CONFIG_SECRET_REQUIRED), RC_USAGE);
 	CHECK_ERR("--secret-file and --secret-stdin cannot be used together");
 	o.secret_stdin = 0;
-	o.secret_file = NULL;
+	o.key[K_SECRET_FILE] = NULL;
 	setenv("AMI_SECRET", "bad\nsecret", 1);
 	CHECK_INT(resolve(&o, CONFIG_SECRET_REQUIRED), RC_CONFIG);
 	CHECK_ERR("AMI_SECRET contains a line feed");
@@ -922,138 +591,31 @@ static void test_config_file_privacy(void)
 	free(cfg);
 }
 
+/* --secret-stdin is read only when a secret is looked for, and once (the
+ * line itself: secret_test.c). */
 static void test_secret_stdin(void)
 {
 	int fds[2], saved = dup(0);
-	char rest[32] = "";
 	struct overrides o;
-	ssize_t n;
 
 	reset_env();
 	overrides_init(&o);
 	o.config_file = "/dev/null";
-	o.user = "bob";
+	o.key[K_USERNAME] = "bob";
 	o.secret_stdin = 1;
 	CHECK(pipe(fds) == 0);
-	CHECK(write(fds[1], "s3cret\r\nrest\n", 13) == 13);
+	CHECK(write(fds[1], "s3cret\n", 7) == 7);
 	close(fds[1]);
 	dup2(fds[0], 0);
 	close(fds[0]);
+	CHECK_INT(resolve(&o, CONFIG_SECRET_NONE), RC_OK);
+	CHECK_STR(P.source[K_SECRET], "flag --secret-stdin");
+	CHECK(P.secret == NULL);
 	CHECK_INT(resolve(&o, CONFIG_SECRET_REQUIRED), RC_OK);
 	CHECK_STR(P.secret, "s3cret");
-	CHECK_STR(P.source[K_SECRET], "flag --secret-stdin");
-	n = read(0, rest, sizeof(rest) - 1);                /* the next line is left */
-	rest[n > 0 ? n : 0] = '\0';
-	CHECK_STR(rest, "rest\n");
-	CHECK_INT(resolve(&o, CONFIG_SECRET_REQUIRED), RC_CONFIG);  /* EOF now */
-	CHECK_ERR("standard input (--secret-stdin): the secret is empty");
+	CHECK_INT(resolve(&o, CONFIG_SECRET_REQUIRED), RC_CONFIG);  /* read once: EOF now */
 	dup2(saved, 0);
 	close(saved);
-}
-
-/* ---- the prompt, on a pseudo-terminal ---------------------------------------------- */
-
-static void on_sigint(int sig) { interrupted = sig; }
-
-/* In the child: the pty is stdin and the controlling terminal. Exit codes:
- * 0 right secret, 10 + rc otherwise, 3 echo left off. */
-static void prompt_child(const char *slave, int handle_sigint)
-{
-	struct overrides o;
-	struct termios t;
-	struct profile p;
-	int fd, rc;
-
-	setsid();
-	if ((fd = open(slave, O_RDWR)) < 0)
-		_exit(2);
-	dup2(fd, 0);
-	dup2(fd, 1);
-	alarm(10);
-	if (handle_sigint) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_sigint;
-		sigaction(SIGINT, &sa, NULL);
-	} else {
-		signal(SIGINT, SIG_DFL);
-	}
-	setenv("AMI_USER", "bob", 1);
-	setenv("AMI_HOST", "pbx", 1);
-	overrides_init(&o);
-	o.config_file = "/dev/null";
-	rc = config_resolve(&p, &o, CONFIG_SECRET_REQUIRED);
-	if (tcgetattr(0, &t) < 0 || !(t.c_lflag & ECHO))
-		_exit(3);
-	if (rc == RC_OK && !strcmp(p.secret, "hunter2"))
-		_exit(0);
-	if (rc == RC_INTERRUPTED && interrupted == SIGINT)
-		_exit(4);
-	_exit(10 + rc);
-}
-
-/* Reads from the master until want shows up (or 5 s pass); appends to buf. */
-static int wait_for(int m, char *buf, size_t cap, const char *want)
-{
-	size_t len = strlen(buf);
-	struct pollfd pfd = { m, POLLIN, 0 };
-
-	while (!strstr(buf, want) && len + 1 < cap) {
-		ssize_t n;
-		if (poll(&pfd, 1, 5000) <= 0)
-			return -1;
-		if ((n = read(m, buf + len, cap - len - 1)) <= 0)
-			return -1;
-		len += (size_t)n;
-		buf[len] = '\0';
-	}
-	return 0;
-}
-
-static int run_prompt(const char *input, int handle_sigint, int *status, char *out, size_t cap)
-{
-	int m = posix_openpt(O_RDWR | O_NOCTTY);
-	pid_t pid;
-
-	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0)
-		return -1;
-	fflush(NULL);
-	if ((pid = fork()) == 0)
-		prompt_child(ptsname(m), handle_sigint);
-	out[0] = '\0';
-	if (wait_for(m, out, cap, "Secret for bob@pbx: ") == 0)
-		(void)!write(m, input, strlen(input));
-	wait_for(m, out, cap, "\n\n");                      /* drain until EOF or timeout */
-	waitpid(pid, status, 0);
-	struct termios t;
-	int echo = tcgetattr(m, &t) == 0 && (t.c_lflag & ECHO);
-	close(m);
-	return echo;
-}
-
-static void test_prompt(void)
-{
-	char out[512];
-	int status = 0, echo, m = posix_openpt(O_RDWR | O_NOCTTY);
-
-	if (m < 0) {
-		fprintf(stderr, "skip: no pseudo-terminals\n");
-		return;
-	}
-	close(m);
-	echo = run_prompt("hunter2\n", 1, &status, out, sizeof(out));
-	CHECK(strstr(out, "Secret for bob@pbx: ") != NULL);
-	CHECK(strstr(out, "hunter2") == NULL);              /* not echoed */
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK(echo == 1);
-	/* Ctrl-C with the program's handler: rc 130, handler ran, echo back on. */
-	echo = run_prompt("\003", 1, &status, out, sizeof(out));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 4);
-	CHECK(echo == 1);
-	/* Ctrl-C with the default action: killed, yet the echo is back on. */
-	echo = run_prompt("\003", 0, &status, out, sizeof(out));
-	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
-	CHECK(echo == 1);
 }
 
 /* ---- listing --------------------------------------------------------------------- */
@@ -1088,21 +650,7 @@ static void test_list(void)
 
 int main(void)
 {
-	int devnull = open("/dev/null", O_RDONLY);
-
-	/* stdin must not be a terminal, or "no secret" cases would prompt. */
-	dup2(devnull, 0);
-	close(devnull);
-	snprintf(dir, sizeof(dir), "/tmp/config_test.XXXXXX");
-	if (!mkdtemp(dir)) {
-		perror("mkdtemp");
-		return 1;
-	}
-	free(make_dir("home"));
-	log_prog("config_test");
-
-	test_md5();
-	test_ini();
+	fixture_init("config_test");
 	test_paths();
 	test_defaults();
 	test_profiles();
@@ -1111,11 +659,9 @@ int main(void)
 	test_precedence();
 	test_bad_values();
 	test_transports();
-	test_private_checks();
 	test_secret_sources();
 	test_config_file_privacy();
 	test_secret_stdin();
-	test_prompt();
 	test_list();
 
 	profile_free(&P);
