@@ -20,6 +20,7 @@
 
 #define EVENT_QUEUE_MAX 100000      /* events held while a command waits */
 #define LOGOFF_WAIT_MS 2000
+#define JUNK_MAX 3                  /* blocks in a row that are not AMI */
 
 struct ami {
 	struct transport *t;
@@ -31,6 +32,8 @@ struct ami {
 	int events_on;
 	int dead;                   /* the connection is gone: no Logoff */
 	int closed;                 /* ... because the server closed it */
+	int spoke_ami;              /* an event or a response has come */
+	unsigned junk;              /* blocks in a row with neither */
 	unsigned long seq;
 	char id_prefix[40];
 	struct ami_msg *queue;      /* ring buffer of queued events */
@@ -109,14 +112,46 @@ static int fill(struct ami *a, int64_t deadline) { return fill_max(a, deadline, 
 
 int ami_read_upto(struct ami *a, size_t max) { return fill_max(a, 0, max); }
 
+/* A block with neither Event: nor Response: is no AMI message (random
+ * bytes, a chatty non-AMI service), so it is never taken for a response:
+ * skipped (0), but the first block of a session or JUNK_MAX in a row mean
+ * the server does not speak AMI (-1). 1: an AMI message. */
+static int judge_block(struct ami *a, const struct ami_msg *m)
+{
+	if (ami_msg_is_event(m) || ami_msg_get(m, "Response")) {
+		a->spoke_ami = 1;
+		a->junk = 0;
+		return 1;
+	}
+	a->junk++;
+	log_debug("skipping a block with neither Event: nor Response: (%u in a row)", a->junk);
+	if (a->spoke_ami && a->junk < JUNK_MAX)
+		return 0;
+	a->dead = 1;
+	const char *name = m->n ? ami_name(m, 0) : "", *value = m->n ? ami_value(m, 0) : "";
+	char first[80];
+	snprintf(first, sizeof first, "%s%s%s", name, *name ? ": " : "", value);
+	if (a->spoke_ami)
+		set_err(a, "the server does not speak AMI: %u blocks in a row have neither Event: "
+			"nor Response: (the last begins \"%.60s\")", a->junk, first);
+	else
+		set_err(a, "the server does not speak AMI: its first message has neither Event: "
+			"nor Response: (it begins \"%.60s\")", first);
+	return -1;
+}
+
 int ami_parse_buffered(struct ami *a, struct ami_msg *m)
 {
-	int r = ami_parser_next(a->p, m);
+	int r;
+
+	while ((r = ami_parser_next(a->p, m)) > 0) {
+		trace_msg("<<", m);
+		if ((r = judge_block(a, m)) != 0)
+			return r;
+	}
 	if (r < 0) {
 		a->dead = 1;
 		set_err(a, "protocol error: %s", ami_parser_error(a->p));
-	} else if (r > 0) {
-		trace_msg("<<", m);
 	}
 	return r;
 }
@@ -235,15 +270,16 @@ int ami_send(struct ami *a, struct ami_msg *act, char *id)
 	return rc;
 }
 
+/* A response has Response: (judge_block skips blocks without it). */
 static int is_response_to(const struct ami_msg *m, const char *id)
 {
 	const char *aid;
 
-	if (ami_msg_is_event(m))
+	if (ami_msg_is_event(m) || !ami_msg_get(m, "Response"))
 		return 0;
 	aid = ami_msg_get(m, "ActionID");
-	/* With one action in flight, a response without ActionID (old servers,
-	 * text-only replies) can only be ours. */
+	/* With one action in flight, a response without ActionID (old
+	 * servers) can only be ours. */
 	return !aid || !strcmp(aid, id);
 }
 
@@ -481,7 +517,13 @@ static int login(struct ami *a, const struct profile *p, const char *events)
 	ami_msg_add(&act, "Events", events);
 	rc = ami_action(a, &act, &reply);
 	secret_wipe(act.arena, act.cap);
-	if (rc == RC_ACTION) {
+	const char *resp = ami_msg_get(&reply, "Response");
+	if (rc == RC_OK && strcasecmp(resp, "Success")) {
+		/* Only Success logs in: anything else is no answer to a Login. */
+		set_err(a, "%s answered Login with \"Response: %.60s\", neither Success nor Error: "
+			"the server does not speak AMI correctly", a->host_label, resp);
+		rc = RC_PROTOCOL;
+	} else if (rc == RC_ACTION) {
 		set_err(a, "authentication failed for user \"%s\" on %s: %s", p->username,
 			a->host_label, a->err);
 		rc = RC_AUTH;

@@ -39,6 +39,12 @@ write=call,reporting: no Filter).
                    stream-at-login     ignore "Events: off" at Login and start
                                        --events right away, as benchmark
                                        servers do
+                   junk-login          answer Login with a block that has
+                                       neither Response: nor Event:
+                   login-not-success   answer Login with "Response: Pending"
+                   two-junk-blocks     after Login, two such blocks before
+                                       each response (three-junk-blocks: three)
+                   events-before-login five events before the Login response
                    no-read also gives the listening socket a tiny receive
                    buffer: with small send buffers too (hostile.bats sets
                    them in a network namespace) a big action then blocks
@@ -106,7 +112,14 @@ HOSTILE_MODES = [
     # added for the hostile-server suite (tests/hostile.bats):
     "close-after-banner", "huge-banner", "close-after-login", "huge-message",
     "event-flood", "stream-at-login",
+    # junk is never a response (issue 11):
+    "junk-login", "login-not-success", "two-junk-blocks", "three-junk-blocks",
+    "events-before-login",
 ]
+
+# Blocks with neither Response: nor Event: (two-junk-blocks etc.).
+JUNK_COUNTS = {"two-junk-blocks": 2, "three-junk-blocks": 3}
+JUNK_BLOCK = b"Welcome to the chat service\r\nUsers-Online: 3\r\n\r\n"
 
 # ListCommands of the captured server, verbatim (tcp-listcommands): it also
 # gives every action's write privilege, "<none>" meaning anyone may run it.
@@ -1135,6 +1148,8 @@ class Session:
             elif self.hostile == "bad-utf8":
                 lines = lines + ["BadUTF8: " + to_str(b"caf\xe9 \xc3\x28 \xff\xfe")]
         data = encode(lines)
+        if self.hostile in JUNK_COUNTS and self.authenticated and lines[0].startswith("Response:"):
+            data = JUNK_BLOCK * JUNK_COUNTS[self.hostile] + data
         if hold and self.hostile == "out-of-order" and self.authenticated:
             self.hold_back(data)
         else:
@@ -1332,6 +1347,12 @@ class Session:
             head = "Response: Success\r\n" + ("ActionID: %s\r\n" % aid if aid else "")
             self.sink.write(to_bytes(head) + b"Message: Authentic")
             return CLOSE
+        if self.hostile == "junk-login":
+            self.sink.write(JUNK_BLOCK)
+            return None
+        if self.hostile == "login-not-success":
+            self.send(self.response(req, "Pending", ["Message: Authentication accepted"]))
+            return None
         user = self.authenticate(req)
         if user is None:
             time.sleep(1)
@@ -1359,6 +1380,9 @@ class Session:
             # Under the line and header caps, over the 16 MiB message cap.
             extra += ["Big%d: %s" % (i, "x" * 60000) for i in range(300)]
         lines = self.response(req, "Success", extra)
+        if self.hostile == "events-before-login":
+            for i in range(5):
+                self.send(["Event: Early", "Privilege: system,all", "Seq: %d" % (i + 1)])
         for _ in range(2 if self.hostile == "double-login" else 1):
             self.send(lines)
         with self.lock:

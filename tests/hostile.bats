@@ -145,6 +145,62 @@ big_action_args() {
 	within 2
 }
 
+# ---- junk is never a response (issue 11) -----------------------------------
+
+@test "Login answered with a block that is not AMI -> exit 7, never a login" {
+	start_fake_ami --hostile junk-login
+	timed_run ami ping -t 2
+	assert_failure 7
+	assert_stderr "the server does not speak AMI: its first message has neither Event: nor Response: (it begins \"Welcome to the chat service\")"
+	within 2
+}
+
+@test "Login answered with neither Success nor Error -> exit 7" {
+	start_fake_ami --hostile login-not-success
+	timed_run ami ping -t 2
+	assert_failure 7
+	assert_stderr "127.0.0.1:$AMI_PORT answered Login with \"Response: Pending\", neither Success nor Error"
+	within 2
+}
+
+@test "two blocks that are not AMI before each response: skipped, shown at -vv" {
+	start_fake_ami --hostile two-junk-blocks
+	timed_run ami ping -c 2 -i 0 -t 2 -vv
+	assert_success
+	assert_equal "$(grep -c '^pong from' <<<"$output")" 2
+	assert_stderr "skipping a block with neither Event: nor Response: (2 in a row)"
+	[[ "$stderr" != *"(3 in a row)"* ]] || fail "a third block was counted: $stderr"
+	within 2
+}
+
+@test "three blocks that are not AMI in a row -> exit 7" {
+	start_fake_ami --hostile three-junk-blocks
+	timed_run ami ping -t 2
+	assert_failure 7
+	assert_stderr "the server does not speak AMI: 3 blocks in a row have neither Event: nor Response: (the last begins \"Welcome to the chat service\")"
+	within 2
+}
+
+@test "events before the Login response are queued for the command, not junk" {
+	start_fake_ami --hostile events-before-login
+	timed_run ami tail-events --count 5 -t 2 -vv
+	assert_success
+	assert_equal "$(grep -cE '^[0-9:.]+ Early Privilege=system,all Seq=[1-5]$' <<<"$output")" 5
+	[[ "$stderr" != *"skipping a block"* ]] || fail "an event was taken for junk: $stderr"
+	within 2
+}
+
+@test "200 random byte streams instead of or after the banner: exit 5, 6 or 7 within -t + 1 s" {
+	local cases=200 jobs=16
+	# valgrind starts slowly: fewer cases, fewer at a time.
+	[ "$VALGRIND_ON" = 1 ] && cases=20 jobs=2
+	run python3 "$TESTS_DIR/junk_streams.py" --cases "$cases" --jobs "$jobs" \
+		--seed "${JUNK_SEED:-$RANDOM$RANDOM}" --max-seconds "$(time_bound 1.5)" -- ami ping -t 0.5
+	echo "$output"
+	assert_success
+	assert_output --regexp "^$cases cases, seed [0-9]+: exits "
+}
+
 # ---- the parser's caps ------------------------------------------------------
 
 @test "a 1 MiB header line -> exit 7 at the line cap" {
