@@ -47,12 +47,13 @@ demo: deps
 
 # Streams events from bench/evsrc.c (a fast fake AMI server) through
 # `ami tail-events` in each format; prints events/s and peak RSS.
-bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench
+bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench bench/out/state_bench
 	bench/out/msg_bench
+	bench/out/state_bench
 	python3 bench/bench.py
 
-# The parser alone, on bench/corpus.txt.
-bench/out/msg_bench: bench/msg_bench.c $(COMMON_OBJ) $(HDR)
+# The parser alone, on bench/corpus.txt; the state model on a busy PBX.
+bench/out/msg_bench bench/out/state_bench: bench/out/%: bench/%.c $(COMMON_OBJ) $(HDR)
 	@mkdir -p bench/out
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
