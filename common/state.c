@@ -391,6 +391,7 @@ struct pbx {
 	struct pbx_sync sync;
 	struct req *reqs;
 	size_t nreqs, reqcap;
+	unsigned lists;             /* which a sync asks for */
 	/* call histories */
 	int history;
 	size_t keep;
@@ -1609,19 +1610,25 @@ static void device_free(struct pbx *p, struct pbx_device *d)
 	changed(p);
 }
 
+/* Devices come and go with every Local channel's target: at the limit the
+ * one changed longest ago makes room (the list runs from least to most
+ * recently changed), so a new real device is never refused. */
 static void on_device(struct pbx *p, struct ctx *c)
 {
 	char buf[PBX_MAX_STR + 1];
 	const char *name = c->v[K_DEVICE];
 	struct pbx_device *d;
+	uint64_t before = p->changes;
 
 	if (!name || !*name)
 		return;
 	name = key_form(name, buf);
 	if (!(d = device_find(p, name))) {
-		if (p->devices.n >= p->lim.others) {
-			p->stats.refused++;
+		if (!p->lim.others)
 			return;
+		if (p->devices.n >= p->lim.others) {
+			device_free(p, p->devices.first);
+			p->stats.evicted++;
 		}
 		d = xcalloc(1, sizeof *d);
 		d->name = xstrdup(name);
@@ -1634,6 +1641,10 @@ static void on_device(struct pbx *p, struct ctx *c)
 		changed(p);
 	}
 	set_str(p, &d->state, c->v[K_STATE]);
+	if (p->changes != before && d != p->devices.last) {
+		list_remove(&p->devices, d, OFF(pbx_device, all));
+		list_append(&p->devices, d, OFF(pbx_device, all));
+	}
 	d->mark = p->sync.epoch;
 }
 
@@ -2059,6 +2070,8 @@ static void request(struct pbx *p, enum pbx_list list, const char *value)
 {
 	struct req *r;
 
+	if (!(p->lists & 1u << list))
+		return;
 	if (p->nreqs == p->reqcap) {
 		p->reqcap = p->reqcap ? p->reqcap * 2 : 16;
 		p->reqs = xrealloc(p->reqs, p->reqcap * sizeof *p->reqs);
@@ -2368,7 +2381,14 @@ void pbx_sync_begin(struct pbx *p, int64_t now)
 			}
 	for (size_t i = 0; i < ARRAY_LEN(first); i++)
 		request(p, first[i], NULL);
+	if (!p->nreqs)
+		p->sync.done = 1, p->sync.ended = now;
 	changed(p);
+}
+
+void pbx_sync_lists(struct pbx *p, unsigned mask)
+{
+	p->lists = mask & PBX_LISTS_ALL;
 }
 
 const struct pbx_sync *pbx_sync_state(const struct pbx *p)
@@ -2866,6 +2886,7 @@ struct pbx *pbx_new(const struct pbx_limits *lim)
 	char name[64];
 
 	p->lim = lim ? *lim : pbx_default_limits;
+	p->lists = PBX_LISTS_ALL;
 	for (unsigned k = 0; k < K_PLAIN_COUNT; k++)
 		nametab_add(&p->keys, plain_names[k], k);
 	for (unsigned px = 0; px < P_COUNT; px++)

@@ -12,6 +12,21 @@
  *      epoch: its own clock, or a recording's ReceivedAt).
  * pbx_feed routes a message by its ActionID: the answers to the model's own
  * requests fill it; events keep it current. Everything else is ignored.
+ * With the session layer (common/ami.h) that is:
+ *
+ *	pbx_sync_begin(p, now);
+ *	while (pbx_next_request(p, &r)) {
+ *		ami_msg_clear(&act);
+ *		pbx_request_msg(&r, &act);
+ *		rc = ami_action_list(a, &act, &reply, feed, p);   feed: pbx_feed(p, m, now)
+ *		if (rc != RC_OK && rc != RC_ACTION)
+ *			pbx_request_lost(p, &r, ami_error(a));
+ *	}
+ *	while (ami_next_event(a, &ev, deadline) == RC_OK)    the events queued meanwhile
+ *		pbx_feed(p, &ev, now);                          first, then the live ones
+ *
+ * Events that arrive while a list is read may be fed after it: the model
+ * is built for that order (and for any other: see below).
  *
  * Reading: entities are plain structs, linked in lists the consumer walks
  * (`for (c = pbx_channels(p); c; c = c->all.next)`); pointers stay valid
@@ -170,7 +185,8 @@ struct pbx_device {
 	uint32_t mark;
 };
 
-/* The first of each kind, oldest first; walk on with x->all.next. */
+/* The first of each kind, oldest first (devices: least recently changed
+ * first); walk on with x->all.next. */
 const struct pbx_channel *pbx_channels(const struct pbx *p);
 const struct pbx_call *pbx_calls(const struct pbx *p);
 const struct pbx_bridge *pbx_bridges(const struct pbx *p);
@@ -300,6 +316,11 @@ struct pbx_sync {
 	unsigned added[PBX_KIND_COUNT], removed[PBX_KIND_COUNT];
 };
 
+/* The lists a sync asks for, as bits (1u << PBX_LIST_...); all by default.
+ * A per-room or per-bridge list is asked only with the list it follows. */
+void pbx_sync_lists(struct pbx *p, unsigned mask);
+#define PBX_LISTS_ALL ((1u << PBX_LIST_COUNT) - 1)
+
 /* Starts a (re)synchronisation: queues the list actions. After a reconnect
  * every call up is marked as having spanned a gap; entries that no list
  * brings back (and no event touches meanwhile) are dropped as each list
@@ -332,6 +353,7 @@ struct pbx_stats {
 	uint64_t events, items;     /* events; list items */
 	uint64_t stale;             /* for channels or bridges already gone: ignored */
 	uint64_t refused;           /* entries not made: a limit was reached */
+	uint64_t evicted;           /* devices forgotten to make room for new ones */
 	uint64_t records_dropped;   /* finished calls the queue had no room for */
 };
 const struct pbx_stats *pbx_stats(const struct pbx *p);
@@ -431,7 +453,7 @@ const char *pbx_step_name(enum pbx_step_kind k);   /* "dial_begin", ... */
 struct pbx_limits {
 	size_t channels;            /* live channels (and so calls) */
 	size_t others;              /* each of bridges, conferences, queues, members,
-				     * extensions, devices */
+				     * extensions, devices (where the oldest gives way) */
 	size_t legs, steps;         /* per call history */
 	size_t record_bytes;        /* text per call history */
 	size_t tombstones;          /* hung-up channels remembered */

@@ -1369,6 +1369,18 @@ static void test_hostile(void)
 	CHECK(!pbx_channel(p, "2"));
 	chan_event(p, T0, "VarSet", "A/1", "1", "1", 0, NULL);
 	CHECK(pbx_channel(p, "1"));
+	/* devices: the one changed longest ago makes room */
+	pbx_free(p);
+	lim = pbx_default_limits;
+	lim.others = 2;
+	p = pbx_new(&lim);
+	feed_text(p, T0, "Event: DeviceStateChange\nDevice: A\nState: INUSE\n\n"
+		  "Event: DeviceStateChange\nDevice: B\nState: INUSE\n\n"
+		  "Event: DeviceStateChange\nDevice: A\nState: NOT_INUSE\n\n"
+		  "Event: DeviceStateChange\nDevice: C\nState: RINGING");
+	CHECK(pbx_device(p, "A") && !pbx_device(p, "B") && pbx_device(p, "C"));
+	CHECK_INT(pbx_stats(p)->evicted, 1);
+	CHECK(pbx_devices(p) == pbx_device(p, "A"));
 	/* empty and missing fields, a message with no Event, a bare Response */
 	feed_text(p, T0, "Event: Hangup\n\nEvent: Newchannel\nUniqueid: \n\nFoo: bar\n\n"
 		  "Response: Success\nActionID: pbx-7-99999999999999999999\n\n"
@@ -1376,7 +1388,7 @@ static void test_hostile(void)
 		  "Channel: A/1\n\nEvent: ExtensionStatus\nExten: 1\n\nEvent: DeviceStateChange");
 	CHECK_INT(pbx_count(p, PBX_KIND_BRIDGE), 0);
 	CHECK_INT(pbx_count(p, PBX_KIND_EXTENSION), 0);
-	CHECK_INT(pbx_count(p, PBX_KIND_DEVICE), 0);
+	CHECK_INT(pbx_count(p, PBX_KIND_DEVICE), 2);
 	pbx_free(p);
 }
 
@@ -1457,6 +1469,49 @@ static void test_records(void)
 	}
 }
 
+/* A sync asks only for the lists it is told to. */
+static void test_list_mask(void)
+{
+	struct pbx *p = pbx_new(NULL);
+	struct pbx_request r;
+	const struct pbx_sync *s = pbx_sync_state(p);
+
+	pbx_sync_lists(p, 1u << PBX_LIST_QUEUES | 1u << PBX_LIST_CONFS);
+	pbx_sync_begin(p, T0);
+	next_request(p, &r, "ConfbridgeListRooms");
+	CHECK_STR(r.key ? r.key : "(none)", "(none)");
+	answer_list(p, &r, "Event: ConfbridgeListRooms\nConference: 7\nParties: 1", T0);
+	next_request(p, &r, "QueueStatus");
+	CHECK(!pbx_next_request(p, &r));        /* no ConfbridgeList: not in the mask */
+	CHECK(!s->done);
+	answer_list(p, &r, "", T0);
+	CHECK(s->done);
+	CHECK_INT(s->list[PBX_LIST_CHANNELS].status, PBX_LS_UNASKED);
+	CHECK_INT(s->list[PBX_LIST_CONF_MEMBERS].status, PBX_LS_UNASKED);
+	CHECK(pbx_conf(p, "7"));
+	/* with ConfbridgeList: its argument is the room */
+	pbx_sync_lists(p, PBX_LISTS_ALL);
+	pbx_sync_begin(p, T0 + 1);
+	while (pbx_next_request(p, &r)) {
+		if (!strcmp(r.action, "ConfbridgeListRooms")) {
+			answer_list(p, &r, "Event: ConfbridgeListRooms\nConference: 7\nParties: 1", T0 + 1);
+		} else if (!strcmp(r.action, "ConfbridgeList")) {
+			CHECK(!strcmp(r.key, "Conference") && !strcmp(r.value, "7"));
+			answer_error(p, &r, "No active conferences.", T0 + 1);   /* ended meanwhile */
+		} else {
+			answer_list(p, &r, "", T0 + 1);
+		}
+	}
+	CHECK(s->done);
+	CHECK(!pbx_conf(p, "7"));
+	CHECK_INT(s->list[PBX_LIST_CONF_MEMBERS].status, PBX_LS_OK);
+	/* nothing to ask: done at once */
+	pbx_sync_lists(p, 0);
+	pbx_sync_begin(p, T0 + 2);
+	CHECK(s->done && !pbx_next_request(p, &r));
+	pbx_free(p);
+}
+
 static void test_views(void)
 {
 	struct pbx *p = pbx_new(NULL);
@@ -1533,6 +1588,7 @@ int main(int argc, char **argv)
 	test_queue_abandon();
 	test_hostile();
 	test_records();
+	test_list_mask();
 	test_views();
 	return check_summary();
 }
