@@ -593,14 +593,14 @@ static uint64_t tomb_hash(enum tomb_kind kind, const char *id)
 
 static int tomb_has(const struct pbx *p, enum tomb_kind kind, const char *id)
 {
-	return p->lim.tombstones && map_get(&p->tombs, NULL, tomb_hash(kind, id));
+	return p->lim.tombstones && map_get(&p->tombs, id, tomb_hash(kind, id));
 }
 
 static void tomb_add(struct pbx *p, enum tomb_kind kind, const char *id)
 {
 	uint64_t h = tomb_hash(kind, id), *slot;
 
-	if (!p->lim.tombstones || map_get(&p->tombs, NULL, h))
+	if (!p->lim.tombstones || map_get(&p->tombs, id, h))
 		return;
 	slot = &p->tomb_ring[p->tomb_next];
 	if (*slot)
@@ -614,7 +614,7 @@ static void tomb_del(struct pbx *p, enum tomb_kind kind, const char *id)
 {
 	uint64_t h = tomb_hash(kind, id), *slot;
 
-	if (p->lim.tombstones && (slot = map_get(&p->tombs, NULL, h))) {
+	if (p->lim.tombstones && (slot = map_get(&p->tombs, id, h))) {
 		map_del(&p->tombs, slot, h);
 		*slot = 0;
 	}
@@ -2913,9 +2913,6 @@ struct pbx *pbx_new(const struct pbx_limits *lim)
 
 void pbx_free(struct pbx *p)
 {
-	struct map *maps[] = { &p->chan_id, &p->chan_name, &p->call_id, &p->bridge_id,
-			       &p->conf_name, &p->queue_name, &p->member_key, &p->ext_key,
-			       &p->device_name, &p->tombs };
 	struct pbx_record *r;
 
 	if (!p)
@@ -2923,8 +2920,16 @@ void pbx_free(struct pbx *p)
 	clear(p, 0, 0);
 	while ((r = pbx_next_finished(p)))
 		free(r);
-	for (size_t i = 0; i < ARRAY_LEN(maps); i++)
-		map_free(maps[i]);
+	map_free(&p->chan_id);
+	map_free(&p->chan_name);
+	map_free(&p->call_id);
+	map_free(&p->bridge_id);
+	map_free(&p->conf_name);
+	map_free(&p->queue_name);
+	map_free(&p->member_key);
+	map_free(&p->ext_key);
+	map_free(&p->device_name);
+	map_free(&p->tombs);
 	nametab_free(&p->keys);
 	nametab_free(&p->events);
 	free(p->done);

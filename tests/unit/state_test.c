@@ -1412,7 +1412,7 @@ static void test_records(void)
 	/* the queue keeps the newest */
 	pbx_keep_finished(p, 2);
 	for (int i = 0; i < 3; i++) {
-		char id[8];
+		char id[16];
 		snprintf(id, sizeof id, "r%d", i);
 		chan_event(p, T0 + i, "Newchannel", "A/1", id, id, 0, NULL);
 		chan_event(p, T0 + i, "Hangup", "A/1", id, id, 0, "Cause: 1");
@@ -1456,7 +1456,7 @@ static void test_records(void)
 		chan_event(p, T0, "Newchannel", "A/1", "h", "h", 0, NULL);
 		chan_event(p, T0, "Newchannel", "A/2", "h2", "h", 0, NULL);
 		for (int i = 0; i < 5; i++) {
-			char app[32];
+			char app[64];
 			snprintf(app, sizeof app, "Application: App%d\nAppData: ", i);
 			chan_event(p, T0, "Newexten", "A/1", "h", "h", 0, app);
 		}
