@@ -10,6 +10,11 @@
  * marker event takes their place. A reader thread would need a lock around
  * every event; a single loop needs none and is as fast.
  *
+ * Events are taken from the session as views (ami_next_event_view): each
+ * is judged by its name before anything else is done with it; raw output
+ * is its bytes as received, json and text read its headers in place. Every
+ * byte passes the one parser (common/msg.c), whatever the format.
+ *
  * Output is flushed whenever no more input is already buffered, just
  * before waiting: a pipe sees each event at once, a burst goes out in large
  * writes. */
@@ -21,16 +26,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cmds.h"
 #include "glob.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 const char cmd_tail_events_help[] =
 	"usage: ami tail-events [-e NAME]... [--match KEY=GLOB]... [-c N]\n"
@@ -124,21 +124,15 @@ struct tail {
 	struct profile prof;
 	int have_prof, own;             /* own: we opened a (not the shell's) */
 	int shell_lost;                 /* the shell's session died: use our own */
-	int passthrough;                /* events may be read straight from the socket;
-					 * set only without the shell's session (run), so
-					 * a session open then is our own (own) */
-	int direct;                     /* ... and are, in this session */
-	char *rbuf;                     /* direct: bytes read, not yet handled */
-	struct ami_msg view;            /* direct: the headers of one message in rbuf */
-	size_t rlen, rcap;
+	int split;                      /* events come with their headers split (else
+					 * only their name, split when needed) */
 	char cause[300];                /* why the connection ended */
 	int64_t hold_until;             /* input held back until then (0: not) */
-	size_t queue_cap;               /* take_* stop when more output waits */
+	size_t queue_cap;               /* take_events stops when more output waits */
 	int more_input;                 /* ... and did, with input left to handle */
 	struct ami *a;
-	struct ami_msg ev;
+	struct ami_msg ev;              /* a copy, when an event gets ReceivedAt */
 	unsigned long printed, filtered;
-	unsigned long lost;             /* incomplete events (direct reading) */
 	int64_t idle_deadline;
 	unsigned rng;
 	time_t clock_sec;               /* second of the cached date strings */
@@ -187,15 +181,23 @@ static void match_free(struct match *m)
 }
 
 /* Any header named KEY (any case) whose value matches; a repeated header
- * matches when one of its values does. */
-static int match_msg(const struct match *m, const struct ami_msg *ev)
+ * matches when one of its values does. The event must be split. */
+static int match_view(const struct match *m, const struct ami_view *ev)
 {
 	for (size_t i = 0; i < ev->n; i++) {
-		if (ev->h[i].name_len != m->klen || strncasecmp(ami_name(ev, i), m->key, m->klen))
+		const struct ami_header *h = &ev->h[i];
+		const char *value = ev->base + h->value;
+		if (h->name_len != m->klen || strncasecmp(ev->base + h->name, m->key, m->klen))
 			continue;
-		if (m->glob ? glob_match(m->glob, ami_value(ev, i), ev->h[i].value_len)
-			    : regexec(&m->re, ami_value(ev, i), 0, NULL, 0) == 0)
-			return 1;
+		if (m->glob) {
+			if (glob_match(m->glob, value, h->value_len))
+				return 1;
+		} else {
+			/* values are not NUL-terminated: the range is given */
+			regmatch_t range = { .rm_so = 0, .rm_eo = (regoff_t)h->value_len };
+			if (regexec(&m->re, value, 1, &range, REG_STARTEND) == 0)
+				return 1;
+		}
 	}
 	return 0;
 }
@@ -220,18 +222,6 @@ static int parse_until(struct until *u, const char *arg)
 
 /* ---------- per event ---------- */
 
-static const char *event_name(const struct ami_msg *m, size_t *len)
-{
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->h[i].name_len == 5 && !strncasecmp(ami_name(m, i), "Event", 5)) {
-			*len = m->h[i].value_len;
-			return ami_value(m, i);
-		}
-	}
-	*len = 0;
-	return "";
-}
-
 /* --event and --exclude-event. */
 static int wanted_name(const struct tail *t, const char *name, size_t len)
 {
@@ -247,23 +237,29 @@ static int wanted_name(const struct tail *t, const char *name, size_t len)
 	return 1;
 }
 
-static int wanted(const struct tail *t, const struct ami_msg *ev, const char *name, size_t len)
+/* --match: splits the event when it must look at its headers. */
+static int wanted_headers(struct tail *t, struct ami_view *ev)
 {
-	if (!wanted_name(t, name, len))
-		return 0;
+	if (t->nmatches)
+		ami_split(t->a, ev);
 	for (size_t i = 0; i < t->nmatches; i++)
-		if (!match_msg(&t->matches[i], ev))
+		if (!match_view(&t->matches[i], ev))
 			return 0;
 	return 1;
 }
 
-/* ev may be NULL when no --until has a KEY part (passthrough). */
-static int until_hit(const struct tail *t, const struct ami_msg *ev, const char *name, size_t len)
+/* --until: the event ends the stream (it is printed first). */
+static int until_hit(struct tail *t, struct ami_view *ev)
 {
-	for (size_t i = 0; i < t->nuntils; i++)
-		if (pat_match(&t->untils[i].event, name, len) &&
-		    (!t->untils[i].m.key || (ev && match_msg(&t->untils[i].m, ev))))
+	for (size_t i = 0; i < t->nuntils; i++) {
+		if (!pat_match(&t->untils[i].event, ev->event, ev->event_len))
+			continue;
+		if (!t->untils[i].m.key)
 			return 1;
+		ami_split(t->a, ev);
+		if (match_view(&t->untils[i].m, ev))
+			return 1;
+	}
 	return 0;
 }
 
@@ -369,42 +365,79 @@ static void text_value(const char *v, size_t n)
 }
 
 /* "HH:MM:SS.mmm Name Key=Value ..." (the full date with --timestamp). */
-static int text_line(struct tail *t, const struct ami_msg *m)
+static int text_line(struct tail *t, const struct ami_view *v)
 {
 	char ts[48];
-	size_t len, ev = m->n;
-	const char *name = event_name(m, &len);
+	size_t skip = v->n;
 
 	out_write(ts, time_now(t, t->timestamp, ts));
 	out_write(" ", 1);
-	out_write(name, len);
-	for (size_t i = 0; i < m->n; i++) {
-		if (ev == m->n && ami_value(m, i) == name) {
-			ev = i;     /* the Event header itself is the name above */
+	out_write(v->event ? v->event : "", v->event ? v->event_len : 0);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ami_header *h = &v->h[i];
+		if (skip == v->n && v->base + h->value == v->event) {
+			skip = i;   /* the Event header itself is the name above */
 			continue;
 		}
 		out_write(" ", 1);
-		if (m->h[i].name_len) {
-			out_write(ami_name(m, i), m->h[i].name_len);
+		if (h->name_len) {
+			out_write(v->base + h->name, h->name_len);
 			out_write("=", 1);
 		}
-		text_value(ami_value(m, i), m->h[i].value_len);
+		text_value(v->base + h->value, h->value_len);
 	}
 	return out_write("\n", 1);
 }
 
-/* Formats one message (an event or one of our markers) in the chosen
- * format; with --timestamp the receive time goes in as ReceivedAt. */
+/* Formats one of our messages (a marker, or an event copied to add a
+ * header) in the chosen format; with --timestamp the receive time goes in
+ * as ReceivedAt. */
 static int format_msg(struct tail *t, struct ami_msg *m)
 {
-	if (out_get_format() == OUT_TEXT)
-		return text_line(t, m);
+	struct ami_view v;
+
+	if (out_get_format() == OUT_TEXT) {
+		ami_view_of_msg(&v, m);
+		return text_line(t, &v);
+	}
 	if (t->timestamp) {
 		char ts[48];
 		time_now(t, 1, ts);
 		ami_msg_add(m, "ReceivedAt", ts);
 	}
 	return out_msg(m);
+}
+
+/* Formats an event seen in place: raw as its bytes, the rest from its
+ * headers (split here if they are not yet). */
+static int format_event(struct tail *t, struct ami_view *v)
+{
+	enum out_format f = out_get_format();
+
+	if (f == OUT_RAW && v->wire) {
+		char ts[48];
+		size_t n;
+		if (!t->timestamp)
+			return out_write(v->wire, v->wire_len);
+		n = time_now(t, 1, ts);
+		out_write(v->wire, v->body);
+		out_write("ReceivedAt: ", 12);
+		out_write(ts, n);
+		out_write("\r\n", 2);
+		return out_write(v->wire + v->body, v->wire_len - v->body);
+	}
+	if (f == OUT_JSON && !t->timestamp) {
+		int rc = out_json_wire(v);
+		if (rc != OUT_DECLINED)
+			return rc;
+	}
+	ami_split(t->a, v);
+	if (f == OUT_TEXT)
+		return text_line(t, v);
+	if (!t->timestamp)
+		return out_view(v);
+	ami_msg_from_view(&t->ev, v);
+	return format_msg(t, &t->ev);
 }
 
 /* One of our markers: a record of its own, never dropped. */
@@ -416,8 +449,8 @@ static int print_note(struct tail *t, struct ami_msg *m)
 	return rc;
 }
 
-/* Formats the marker of n events missing from the stream, total of them
- * so far (the queue's drops and incomplete events alike). */
+/* Formats the marker of n events dropped from the stream, total of them
+ * so far. */
 static int format_dropped(struct tail *t, unsigned long n, unsigned long total, const char *reason)
 {
 	struct ami_msg m;
@@ -445,12 +478,11 @@ static void on_drop(void *arg, unsigned long n, unsigned long total)
 
 	snprintf(reason, sizeof reason, "output slower than the events; queue over %lu KiB (--buffer)",
 		 t->buffer >> 10);
-	format_dropped(t, n, total + t->lost, reason);
+	format_dropped(t, n, total, reason);
 	/* The stream has every marker; stderr gets at most one line a second. */
 	t->drop_unlogged += n;
 	if (now - t->drop_logged_at >= 1000) {
-		log_warn("dropped %lu events (%lu in all): %s", t->drop_unlogged, total + t->lost,
-			 reason);
+		log_warn("dropped %lu events (%lu in all): %s", t->drop_unlogged, total, reason);
 		t->drop_unlogged = 0;
 		t->drop_logged_at = now;
 	}
@@ -572,31 +604,6 @@ static void close_session(struct tail *t)
 	t->a = NULL;
 }
 
-/* Whether the next byte on the socket starts a message, which is when
- * reading can move from ami's parser to us without losing one: the parser
- * holds no bytes (ami_has_buffered) but it may hold the first lines of a
- * message whose last ones have not come; those would then reach us
- * without their Event: line. A message starts with "Event:" or
- * "Response:", a continuation practically never does. idle_ok: an empty
- * socket counts too (a server that honours Events: off has sent nothing).
- * So direct reading starts at once with a real Asterisk (nothing comes
- * before our Events action, events_on); with a server that streams right
- * after Login, when a read happens to end on a message boundary
- * (take_events, read_to_boundary). */
-static int at_message_start(struct tail *t, int idle_ok)
-{
-	char b[10];
-	ssize_t n;
-
-	if (!t->passthrough || ami_has_buffered(t->a))
-		return 0;
-	n = recv(ami_fd(t->a), b, sizeof b, MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0)
-		return idle_ok && (errno == EAGAIN || errno == EWOULDBLOCK);
-	return (n >= 6 && !strncasecmp(b, "Event:", 6)) ||
-	       (n >= 9 && !strncasecmp(b, "Response:", 9));
-}
-
 /* Warns when the answer to our Events action is not "events on". */
 static void check_events_reply(const struct tail *t, const struct ami_msg *r)
 {
@@ -610,11 +617,9 @@ static void check_events_reply(const struct tail *t, const struct ami_msg *r)
 }
 
 /* Switches events on (Events action) once the filters are in place, so
- * Asterisk sends nothing we would throw away meanwhile. When the events
- * may be read directly, the answer is not waited for: it is read (and
- * checked) by the direct loop, or skipped by ami_next_event when a server
- * that streams before being asked (as benchmark servers do) made us start
- * on the parsed path; waiting would queue every event sent until then. */
+ * Asterisk sends nothing we would throw away meanwhile. Events that come
+ * before its answer (a server that streams before being asked) are queued
+ * by the session and taken first. */
 static int events_on(struct tail *t)
 {
 	struct ami_msg act, reply;
@@ -624,19 +629,10 @@ static int events_on(struct tail *t)
 	ami_msg_init(&reply);
 	ami_msg_add(&act, "Action", "Events");
 	ami_msg_add(&act, "EventMask", t->mask);
-	/* Direct reading takes over the socket: nothing may wait in ami's parser. */
-	t->direct = at_message_start(t, 1);
-	t->rlen = 0;
-	if (t->passthrough) {
-		if (t->direct)
-			log_debug("reading events directly");
-		rc = ami_send(t->a, &act, NULL);
-	} else {
-		rc = ami_action(t->a, &act, &reply);
-		if (rc == RC_OK || rc == RC_ACTION)
-			check_events_reply(t, &reply);
-		rc = rc == RC_ACTION ? RC_OK : rc;
-	}
+	rc = ami_action(t->a, &act, &reply);
+	if (rc == RC_OK || rc == RC_ACTION)
+		check_events_reply(t, &reply);
+	rc = rc == RC_ACTION ? RC_OK : rc;
 	if (rc != RC_OK && rc != RC_INTERRUPTED)
 		log_error("%s", ami_error(t->a));
 	ami_msg_free(&act);
@@ -669,41 +665,37 @@ static int open_session(struct tail *t)
 
 /* ---------- the loop ---------- */
 
-/* Filters and prints the parsed event in t->ev. GO_ON, RC_OK when a stop
- * condition was met, or RC_IO. */
-static int take_one(struct tail *t)
+/* Filters and prints one event. GO_ON, RC_OK when a stop condition was
+ * met, or RC_IO. Its name decides first; headers are looked at only when
+ * a --match, a keyed --until or the format needs them. */
+static int take_event(struct tail *t, struct ami_view *ev)
 {
-	size_t len;
-	const char *name = event_name(&t->ev, &len);
-	int last = t->nuntils && until_hit(t, &t->ev, name, len);
+	int last = t->nuntils && until_hit(t, ev);
 
-	if (!last && !wanted(t, &t->ev, name, len)) {
+	if (!last && (!wanted_name(t, ev->event, ev->event_len) || !wanted_headers(t, ev))) {
 		t->filtered++;
 		return GO_ON;
 	}
-	return event_printed(t, format_msg(t, &t->ev), last);
+	return event_printed(t, format_event(t, ev), last);
 }
 
-/* Prints every event that has already arrived. GO_ON when none is left.
- * Only called while events are not read directly (take_events). */
-static int take_parsed(struct tail *t)
+/* Prints every event that has already arrived. GO_ON when none is left,
+ * or when more output waits than queue_cap (more_input: input is left). */
+static int take_events(struct tail *t)
 {
 	/* HTTP has no socket to poll: the wait is the first read, which
 	 * long-polls WaitEvent until the idle deadline (ami caps each poll). */
-	int64_t deadline = ami_is_http(t->a) && !ami_has_buffered(t->a)
+	int64_t deadline = ami_fd(t->a) < 0 && !ami_has_buffered(t->a)
 		? (t->idle_ms > 0 ? t->idle_deadline : -1) : 0;
+	struct ami_view ev;
 	int rc;
 
-	while ((rc = ami_next_event(t->a, &t->ev, deadline)) == RC_OK) {
+	t->more_input = 0;
+	while ((rc = ami_next_event_view(t->a, &ev, t->split, deadline)) == RC_OK) {
+		int one = take_event(t, &ev);
 		deadline = 0;
-		int one = take_one(t);
 		if (one != GO_ON)
 			return one;
-		/* Let take_events try to move to direct reading before the next
-		 * read: a fast stream never pauses, and the parser nearly always
-		 * holds the start of a message (read_to_boundary completes it). */
-		if (t->passthrough && !ami_has_queued(t->a))
-			return GO_ON;
 		if (interrupted)
 			return stop_rc();
 		if (out_buffered() > t->queue_cap) {
@@ -716,456 +708,6 @@ static int take_parsed(struct tail *t)
 	if (rc == RC_CONNECT || rc == RC_PROTOCOL)
 		snprintf(t->cause, sizeof t->cause, "%s", ami_error(t->a));
 	return rc == RC_INTERRUPTED ? stop_rc() : rc;
-}
-
-/* ---------- direct reading ----------
- * On plain TCP, without --match or a keyed --until (and for json without
- * --timestamp, which adds a header), events need no parsed copy: each
- * message is found by its blank line, its Event: line gives the name; raw
- * output is its bytes as received, json is made from them in one pass
- * (out_json_wire_framed), text reads its headers in place through a view (an
- * ami_msg whose arena is the read buffer), as does json for a message the
- * one pass leaves to the parser's rules. That is several times cheaper
- * than parsing into a message and writing it back. */
-
-#define RBUF_START (128 * 1024)
-#define RBUF_MAX (16u << 20)        /* the parser's message limit */
-
-/* What an event's name decides, which is all there is to judge when
- * reading directly (no --match, no keyed --until). Judged once per event:
- * json_one_pass passes its verdict on to direct_one. */
-enum verdict { V_UNJUDGED, V_SKIP, V_PRINT, V_LAST };
-
-static enum verdict judge(const struct tail *t, const char *name, size_t len)
-{
-	if (t->nuntils && until_hit(t, NULL, name, len))
-		return V_LAST;
-	return wanted_name(t, name, len) ? V_PRINT : V_SKIP;
-}
-
-/* A message with no Event: line that is not a response either: the end of
- * an event whose start stayed in ami's parser. Never silently: a marker. */
-static int print_lost(struct tail *t)
-{
-	int rc;
-
-	t->lost++;
-	rc = format_dropped(t, 1, out_dropped() + t->lost,
-			    "an incomplete event (its first lines were not received)");
-	out_record_end(0);
-	log_warn("dropped an incomplete event (its first lines were not received)");
-	return rc == RC_OK ? GO_ON : RC_IO;
-}
-
-/* A response read directly: only ours to the Events action. */
-static void raw_reply(const struct tail *t, const char *m, size_t len)
-{
-	struct ami_parser *p = ami_parser_new(NULL, 0);
-	struct ami_msg r;
-
-	ami_msg_init(&r);
-	if (ami_parser_feed(p, m, len) == 0 && ami_parser_next(p, &r) > 0)
-		check_events_reply(t, &r);
-	ami_msg_free(&r);
-	ami_parser_free(p);
-}
-
-/* Adds the header line at m[pos, pos + len) (line end excluded) to the
- * view whose arena is m, by the parser's rules: "Name: value" split at
- * ami_header_name_end() with one blank skipped, a line without a colon kept as a
- * value with an empty name. -1: more headers than the parser allows. */
-static int view_add(struct ami_msg *v, const char *m, size_t pos, size_t len)
-{
-	struct ami_header *h;
-	size_t c = ami_header_name_end(m + pos, len), vs = c + 1;
-
-	if (v->n == v->hcap) {
-		if (v->hcap >= ami_default_limits.max_headers)
-			return -1;
-		v->hcap = v->hcap ? v->hcap * 2 : 64;
-		v->h = xrealloc(v->h, v->hcap * sizeof *v->h);
-	}
-	h = &v->h[v->n++];
-	vs += vs < len && m[pos + vs] == ' ';
-	h->name = (uint32_t)pos;
-	h->name_len = c == len ? 0 : (uint32_t)c;
-	h->value = (uint32_t)(c == len ? pos : pos + vs);
-	h->value_len = (uint32_t)(c == len ? len : len - vs);
-	return 0;
-}
-
-/* The first '\n' in b[from, n), or NULL: memchr without a call per line,
- * since header lines are short. */
-static const char *find_nl(const char *b, size_t from, size_t n)
-{
-#if defined(__SSE2__)
-	while (n - from >= 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(b + from));
-		unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
-		if (mask)
-			return b + from + __builtin_ctz(mask);
-		from += 16;
-	}
-#endif
-	return memchr(b + from, '\n', n - from);
-}
-
-/* The next message in b[0, n): returns the offset past its blank line, 0
- * when it is not complete yet, -1 when it has too many headers. Blank
- * lines before it are skipped (*start is where it begins; *body where its
- * blank line does). *ev is the value of its Event: header, or NULL (a
- * response). With view set, its headers are collected in t->view on the
- * way. Like the parser, "\r\n" right after a line ending in a bare "\n"
- * does not end a message (Asterisk's line end after a Message text that
- * had its own) and is skipped. */
-static long next_message(struct tail *t, const char *b, size_t n, int view, size_t *start,
-			 size_t *body, const char **ev, size_t *evlen)
-{
-	size_t pos = 0, lines = 0;
-	int bare = 0;
-
-	*start = 0;
-	*ev = NULL;
-	t->view.n = 0;
-	while (pos < n) {
-		const char *nl = find_nl(b, pos, n);
-		if (!nl)
-			return 0;
-		size_t end = (size_t)(nl - b) + 1, len = end - 1 - pos;
-		int crlf = len && b[pos + len - 1] == '\r';
-		len -= (size_t)crlf;
-		if (len == 0) {
-			if (!lines) {
-				*start = end;
-			} else if (crlf && bare) {
-				bare = 0;
-			} else {
-				*body = pos;
-				return (long)end;
-			}
-		} else {
-			lines++;
-			bare = !crlf;
-			if (!*ev && len >= 6 && !strncasecmp(b + pos, "Event:", 6)) {
-				size_t v = pos + 6 + (len > 6 && b[pos + 6] == ' ');
-				*ev = b + v;
-				*evlen = pos + len - v;
-			}
-			if (view && view_add(&t->view, b + *start, pos - *start, len) < 0)
-				return -1;
-		}
-		pos = end;
-	}
-	return 0;
-}
-
-/* The end of the message b[0, n) whose first line ends at eol, or 0 when
- * its blank line has not come yet: the next "\n" followed by "\n", or by
- * "\r\n" when its own line ended in "\r\n" (see next_message). 16 bytes
- * are searched at a time, without a call per line. *body: where the blank
- * line starts. inline: with two callers (next_raw, json_one_pass) the
- * compiler would make it a call per event: 4% more instructions for raw. */
-static inline size_t blank_line_after(const char *b, size_t n, size_t eol, size_t *body)
-{
-	size_t i = eol;
-
-	for (;;) {
-		unsigned mask = 0;
-#if defined(__SSE2__)
-		if (n - i >= 16) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(b + i));
-			mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
-		} else
-#endif
-		{
-			for (size_t k = 0; k < 16 && i + k < n; k++)
-				mask |= (unsigned)(b[i + k] == '\n') << k;
-		}
-		for (; mask; mask &= mask - 1) {
-			size_t p = i + (size_t)__builtin_ctz(mask);
-			if (p + 1 < n && b[p + 1] == '\n') {
-				*body = p + 1;
-				return p + 2;
-			}
-			if (p + 2 >= n)
-				return 0;       /* cannot tell yet */
-			if (b[p + 1] == '\r' && b[p + 2] == '\n' && p > 0 && b[p - 1] == '\r') {
-				*body = p + 1;
-				return p + 3;
-			}
-		}
-		if (n - i <= 16)
-			return 0;
-		i += 16;
-	}
-}
-
-/* When b[0, n) starts with a whole "Event: NAME" line, as Asterisk's
- * events do: NAME (*len bytes), and where that line's "\n" is (*eol).
- * NULL otherwise. */
-static const char *event_line(const char *b, size_t n, size_t *len, size_t *eol)
-{
-	const char *nl;
-	size_t v;
-
-	if (n < 8 || strncasecmp(b, "Event:", 6) || !(nl = memchr(b, '\n', n)))
-		return NULL;
-	*eol = (size_t)(nl - b);
-	v = 6 + (b[6] == ' ');
-	*len = *eol - v - (*eol > v && b[*eol - 1] == '\r');
-	return b + v;
-}
-
-/* next_message for raw output: when the message starts with its Event:
- * line, as Asterisk's do, only its end is searched for; else the line by
- * line way. */
-static long next_raw(struct tail *t, const char *b, size_t n, size_t *start, size_t *body,
-		     const char **ev, size_t *evlen)
-{
-	size_t eol;
-
-	if (!(*ev = event_line(b, n, evlen, &eol)))
-		return next_message(t, b, n, 0, start, body, ev, evlen);
-	*start = 0;
-	return (long)blank_line_after(b, n, eol, body);
-}
-
-/* The headers of the message m[0, len) into t->view (-1: too many). */
-static int view_of(struct tail *t, const char *m, size_t len)
-{
-	size_t start, body, nlen;
-	const char *name;
-
-	return next_message(t, m, len, 1, &start, &body, &name, &nlen) < 0 ? -1 : 0;
-}
-
-static int too_many_headers(struct tail *t)
-{
-	snprintf(t->cause, sizeof t->cause, "protocol error: more than %zu headers in one message",
-		 ami_default_limits.max_headers);
-	return RC_PROTOCOL;
-}
-
-/* One complete message: m[0, body) its header lines, m[body, len) its
- * blank line; name is its Event: value (NULL: none), v what it decides if
- * that was judged already. Text output comes with t->view filled; json
- * builds it here (json_one_pass declined the message). */
-static int direct_one(struct tail *t, const char *m, size_t body, size_t len,
-		      const char *name, size_t nlen, enum verdict v)
-{
-	int rc;
-
-	if (!name) {
-		if (len < 9 || strncasecmp(m, "Response:", 9))
-			return print_lost(t);
-		raw_reply(t, m, len);
-		return GO_ON;
-	}
-	if (v == V_UNJUDGED)
-		v = judge(t, name, nlen);
-	if (v == V_SKIP) {
-		t->filtered++;
-		return GO_ON;
-	}
-	if (out_get_format() != OUT_RAW) {
-		if (out_get_format() == OUT_JSON && view_of(t, m, len) < 0)
-			return too_many_headers(t);
-		t->view.arena = (char *)m;
-		t->view.used = body;
-		t->view.cap = t->rcap - (size_t)(m - t->rbuf);     /* the formatters read ahead */
-		rc = format_msg(t, &t->view);
-	} else if (t->timestamp) {
-		char ts[48];
-		size_t n = time_now(t, 1, ts);
-		out_write(m, body);
-		out_write("ReceivedAt: ", 12);
-		out_write(ts, n);
-		out_write("\r\n", 2);
-		rc = out_write(m + body, len - body);
-	} else {
-		rc = out_write(m, len);
-	}
-	return event_printed(t, rc, v == V_LAST);
-}
-
-/* json's fastest way: an event that starts with its Event: line and is to
- * be printed is framed and written in the same pass (out_json_wire_framed);
- * one filtered out is only passed over. Returns the bytes it took, or 0
- * when the message is left to next_raw and direct_one (not such an event,
- * incomplete, or declined), with *v its verdict when it judged it. */
-static long json_one_pass(struct tail *t, const char *b, size_t n, enum verdict *v, int *rc)
-{
-	const char *name;
-	size_t nlen, eol, used = 0;
-	int r;
-
-	/* Never with --timestamp: json with it is not read directly (run). */
-	if (out_get_format() != OUT_JSON || !(name = event_line(b, n, &nlen, &eol)))
-		return 0;
-	if ((*v = judge(t, name, nlen)) == V_SKIP) {
-		size_t body, end = blank_line_after(b, n, eol, &body);
-		if (end)
-			t->filtered++;
-		return (long)end;
-	}
-	r = out_json_wire_framed(b, n, t->rbuf + t->rcap, &used);
-	if (r == OUT_DECLINED)
-		return 0;
-	*rc = event_printed(t, r, *v == V_LAST);
-	return r == RC_OK ? (long)used : (long)n;
-}
-
-/* Handles the complete messages in rbuf and keeps the rest. */
-static int direct_messages(struct tail *t)
-{
-	size_t pos = 0, start, body, nlen = 0;
-	const char *name;
-	int rc = GO_ON, view = out_get_format() == OUT_TEXT;
-	long end;
-
-	while (rc == GO_ON) {
-		const char *b = t->rbuf + pos;
-		size_t n = t->rlen - pos;
-		enum verdict v = V_UNJUDGED;
-		if ((end = json_one_pass(t, b, n, &v, &rc)) == 0) {
-			end = view ? next_message(t, b, n, 1, &start, &body, &name, &nlen)
-				   : next_raw(t, b, n, &start, &body, &name, &nlen);
-			if (end == 0)
-				break;      /* not complete yet */
-			if (end < 0) {
-				rc = too_many_headers(t);
-				break;
-			}
-			rc = direct_one(t, b + start, body - start, (size_t)end - start, name, nlen, v);
-		}
-		pos += (size_t)end;
-		if (interrupted && rc == GO_ON)
-			rc = stop_rc();
-		if (out_buffered() > t->queue_cap) {
-			t->more_input = 1;
-			break;
-		}
-	}
-	if (pos) {
-		memmove(t->rbuf, t->rbuf + pos, t->rlen - pos);
-		t->rlen -= pos;
-	}
-	return rc;
-}
-
-/* The formatters read ahead of the data: they read zeros, never
- * uninitialised memory. The first buffer comes from calloc, which gets
- * fresh zero pages for this size without touching them (RSS). */
-static void grow_rbuf(struct tail *t)
-{
-	size_t old = t->rcap;
-
-	if (!t->rbuf) {
-		t->rbuf = xcalloc(1, RBUF_START);
-		t->rcap = RBUF_START;
-		return;
-	}
-	t->rcap *= 2;
-	t->rbuf = xrealloc(t->rbuf, t->rcap);
-	memset(t->rbuf + old, 0, t->rcap - old);
-}
-
-/* Reads the socket until it has nothing more for now. */
-static int take_direct(struct tail *t)
-{
-	int fd = ami_fd(t->a);
-
-	for (;;) {
-		int rc = direct_messages(t);
-		if (rc != GO_ON || out_buffered() > t->queue_cap)
-			return rc;
-		if (t->rlen == t->rcap) {
-			if (t->rcap >= RBUF_MAX) {
-				snprintf(t->cause, sizeof t->cause,
-					 "protocol error: message larger than %u bytes", RBUF_MAX);
-				return RC_PROTOCOL;
-			}
-			grow_rbuf(t);
-		}
-		ssize_t r = recv(fd, t->rbuf + t->rlen, t->rcap - t->rlen, MSG_DONTWAIT);
-		if (r > 0) {
-			t->rlen += (size_t)r;
-		} else if (r == 0) {
-			snprintf(t->cause, sizeof t->cause, "connection closed by the server");
-			return RC_CONNECT;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			return GO_ON;
-		} else if (errno != EINTR) {
-			snprintf(t->cause, sizeof t->cause, "connection lost: %s", strerror(errno));
-			return RC_CONNECT;
-		} else if (interrupted) {
-			return stop_rc();
-		}
-	}
-}
-
-/* The first "\r\n\r\n" in buf (memmem is a GNU extension). */
-static const char *find_crlfcrlf(const char *buf, size_t n)
-{
-	const char *p = buf, *stop = buf + n;
-
-	while (stop - p >= 4 && (p = memchr(p, '\r', (size_t)(stop - p - 3))) != NULL) {
-		if (!memcmp(p, "\r\n\r\n", 4))
-			return p;
-		p++;
-	}
-	return NULL;
-}
-
-/* With a server that streams without pause, reads rarely end on a message
- * boundary, so at_message_start() may never say yes. This peeks for the end
- * of the message the parser is in (take_parsed has printed every complete
- * one), reads exactly up to it, and prints what that completed; the socket
- * then starts a message. *at_boundary says so. */
-static int read_to_boundary(struct tail *t, int *at_boundary)
-{
-	char peek[16384];
-	ssize_t n;
-	const char *end;
-	int r, rc;
-
-	*at_boundary = 0;
-	if (!t->passthrough || ami_has_queued(t->a))
-		return GO_ON;
-	n = recv(ami_fd(t->a), peek, sizeof peek, MSG_PEEK | MSG_DONTWAIT);
-	/* A blank line at the very start could be the tail of a stray "\n\r\n"
-	 * (see msg.c), so only a later one is trusted as the end. */
-	if (n < 5 || !(end = find_crlfcrlf(peek + 1, (size_t)n - 1)))
-		return GO_ON;
-	if (ami_read_upto(t->a, (size_t)(end + 4 - peek)) != RC_OK)
-		return GO_ON;       /* the next normal read reports the problem */
-	while ((r = ami_parse_buffered(t->a, &t->ev)) > 0)
-		if (ami_msg_is_event(&t->ev) && (rc = take_one(t)) != GO_ON)
-			return rc;
-	if (r < 0) {
-		snprintf(t->cause, sizeof t->cause, "%s", ami_error(t->a));
-		return RC_PROTOCOL;
-	}
-	*at_boundary = !ami_has_buffered(t->a);
-	return GO_ON;
-}
-
-static int take_events(struct tail *t)
-{
-	int rc, at_boundary = 0;
-
-	t->more_input = 0;
-	if (t->direct)
-		return take_direct(t);
-	rc = take_parsed(t);
-	if (rc == GO_ON && !t->more_input && !at_message_start(t, 0))
-		rc = read_to_boundary(t, &at_boundary);
-	if (rc == GO_ON && !t->more_input && at_message_start(t, at_boundary)) {
-		t->direct = 1;      /* rlen is 0: set by events_on, and only direct reading adds */
-		log_debug("reading events directly from now on (after %lu events)",
-			  t->printed + t->filtered);
-	}
-	return rc;
 }
 
 /* Reacts to what poll() said about stdout: write, or the reader left. */
@@ -1351,7 +893,7 @@ static int stream(struct tail *t)
 		if (idle_left(t) == 0)
 			return idle_expired(t);
 		take = input_allowed(t);
-		if (take && (t->more_input || ami_is_http(t->a)))
+		if (take && (t->more_input || ami_fd(t->a) < 0))
 			continue;       /* input is waiting in our buffers, not the socket */
 		if ((rc = wait_io(take ? ami_fd(t->a) : -1, wait_ms(t))) != GO_ON)
 			return rc;
@@ -1471,8 +1013,6 @@ static void tail_free(struct tail *t)
 	free(t->matches);
 	free(t->untils);
 	ami_msg_free(&t->ev);
-	free(t->rbuf);
-	free(t->view.h);                /* its arena is rbuf */
 	if (t->have_prof)
 		profile_free(&t->prof);
 }
@@ -1485,9 +1025,9 @@ static int finish(struct tail *t, int rc)
 
 	close_session(t);
 	frc = out_stream_end(interrupted ? INTERRUPT_FLUSH_MS : -1);
-	if (out_dropped() + t->lost)
+	if (out_dropped())
 		log_warn("%lu events dropped in all (marked AmiDropped in the output)",
-			 out_dropped() + t->lost);
+			 out_dropped());
 	log_info("%lu events printed, %lu filtered out; output queue peak %zu KiB", t->printed,
 		 t->filtered, out_queue_peak() >> 10);
 	if (out_broken_pipe())
@@ -1506,10 +1046,6 @@ static int run(struct tail *t)
 		if (rc != RC_OK)
 			return rc;
 		t->have_prof = 1;
-		t->passthrough = t->prof.transport == TR_TCP && !t->nmatches &&
-				 !(t->timestamp && out_get_format() == OUT_JSON);
-		for (size_t i = 0; i < t->nuntils; i++)
-			t->passthrough &= !t->untils[i].m.key;
 	}
 	if ((rc = open_session(t)) != RC_OK) {
 		close_session(t);
@@ -1522,6 +1058,10 @@ static int run(struct tail *t)
 	out_stream_begin(t->buffer, on_drop, t);
 	if (t->idle_ms > 0)
 		t->idle_deadline = now_ms() + t->idle_ms;
+	/* An event to be printed as text is split as it is framed, unless its
+	 * name may filter it out first (then only if it is kept); json is
+	 * made from its bytes, split only when out_json_wire declines it. */
+	t->split = out_get_format() == OUT_TEXT && !t->nevents && !t->nexcludes;
 	rc = stream(t);
 	return finish(t, rc == GO_ON ? RC_OK : rc);
 }

@@ -39,6 +39,7 @@ struct ami {
 	struct ami_msg *queue;      /* ring buffer of queued events */
 	size_t qhead, qlen, qcap;
 	unsigned long qdropped;
+	struct ami_msg held;        /* the queued event a view returned last */
 	char err[600];
 };
 
@@ -65,17 +66,30 @@ static void set_err(struct ami *a, const char *fmt, ...)
 }
 
 /* -vv wire trace on stderr; secrets are masked. */
-static void trace_msg(const char *dir, const struct ami_msg *m)
+static void trace_view(const char *dir, const struct ami_view *v)
 {
 	if (verbosity < 2)
 		return;
-	for (size_t i = 0; i < m->n; i++) {
-		const char *name = ami_name(m, i);
-		int secret = !strcasecmp(name, "Secret") || !strcasecmp(name, "Key");
-		fprintf(stderr, "%s %s%s%s\n", dir, name, m->h[i].name_len ? ": " : "",
-			secret ? "********" : ami_value(m, i));
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ami_header *h = &v->h[i];
+		const char *name = v->base + h->name;
+		int secret = (h->name_len == 6 && !strncasecmp(name, "Secret", 6)) ||
+			     (h->name_len == 3 && !strncasecmp(name, "Key", 3));
+		fprintf(stderr, "%s %.*s%s%.*s\n", dir, (int)h->name_len, name,
+			h->name_len ? ": " : "", secret ? 8 : (int)h->value_len,
+			secret ? "********" : v->base + h->value);
 	}
 	fprintf(stderr, "%s\n", dir);
+}
+
+static void trace_msg(const char *dir, const struct ami_msg *m)
+{
+	struct ami_view v;
+
+	if (verbosity < 2)
+		return;
+	ami_view_of_msg(&v, m);
+	trace_view(dir, &v);
 }
 
 static int64_t deadline_in(const struct ami *a)
@@ -84,11 +98,11 @@ static int64_t deadline_in(const struct ami *a)
 }
 
 /* Reads what the transport has into the parser, waiting until deadline. */
-static int fill_max(struct ami *a, int64_t deadline, size_t max)
+static int fill(struct ami *a, int64_t deadline)
 {
 	size_t room, got;
 	char *buf = ami_parser_space(a->p, &room);
-	int rc = a->t->ops->recv(a->t, buf, room < max ? room : max, &got, deadline);
+	int rc = a->t->ops->recv(a->t, buf, room, &got, deadline);
 
 	if (rc == RC_OK && got == 0) {
 		a->dead = a->closed = 1;
@@ -108,17 +122,15 @@ static int fill_max(struct ami *a, int64_t deadline, size_t max)
 	return rc;
 }
 
-static int fill(struct ami *a, int64_t deadline) { return fill_max(a, deadline, SIZE_MAX); }
-
-int ami_read_upto(struct ami *a, size_t max) { return fill_max(a, 0, max); }
-
 /* A block with neither Event: nor Response: is no AMI message (random
  * bytes, a chatty non-AMI service), so it is never taken for a response:
  * skipped (0), but the first block of a session or JUNK_MAX in a row mean
  * the server does not speak AMI (-1). 1: an AMI message. */
-static int judge_block(struct ami *a, const struct ami_msg *m)
+static int judge_block(struct ami *a, const struct ami_view *v)
 {
-	if (ami_msg_is_event(m) || ami_msg_get(m, "Response")) {
+	size_t len;
+
+	if (v->event || ami_view_get(v, "Response", &len)) {
 		a->spoke_ami = 1;
 		a->junk = 0;
 		return 1;
@@ -128,9 +140,13 @@ static int judge_block(struct ami *a, const struct ami_msg *m)
 	if (a->spoke_ami && a->junk < JUNK_MAX)
 		return 0;
 	a->dead = 1;
-	const char *name = m->n ? ami_name(m, 0) : "", *value = m->n ? ami_value(m, 0) : "";
 	char first[80];
-	snprintf(first, sizeof first, "%s%s%s", name, *name ? ": " : "", value);
+	if (v->n)
+		snprintf(first, sizeof first, "%.*s%s%.*s", (int)v->h[0].name_len,
+			 v->base + v->h[0].name, v->h[0].name_len ? ": " : "",
+			 (int)v->h[0].value_len, v->base + v->h[0].value);
+	else
+		first[0] = '\0';
 	if (a->spoke_ami)
 		set_err(a, "the server does not speak AMI: %u blocks in a row have neither Event: "
 			"nor Response: (the last begins \"%.60s\")", a->junk, first);
@@ -140,46 +156,44 @@ static int judge_block(struct ami *a, const struct ami_msg *m)
 	return -1;
 }
 
-int ami_parse_buffered(struct ami *a, struct ami_msg *m)
-{
-	int r;
-
-	while ((r = ami_parser_next(a->p, m)) > 0) {
-		trace_msg("<<", m);
-		if ((r = judge_block(a, m)) != 0)
-			return r;
-	}
-	if (r < 0) {
-		a->dead = 1;
-		set_err(a, "protocol error: %s", ami_parser_error(a->p));
-	}
-	return r;
-}
-
-int ami_read_available(struct ami *a) { return fill(a, 0); }
-
-int ami_has_queued(const struct ami *a)
-{
-	return a->qlen > 0 || a->t->ops->pending(a->t);
-}
-
 int ami_has_buffered(const struct ami *a)
 {
-	return ami_has_queued(a) || ami_parser_pending(a->p) > 0;
+	return a->qlen > 0 || a->t->ops->pending(a->t) || ami_parser_pending(a->p) > 0;
+}
+
+/* The next message from the server, in place: valid until the next read.
+ * split = 0 lets an event come with only its name (see msg.h); every
+ * other message comes split. */
+static int read_view(struct ami *a, struct ami_view *v, int split, int64_t deadline)
+{
+	for (;;) {
+		int r = ami_parser_next_view(a->p, v, split || verbosity >= 2), rc;
+		if (r > 0) {
+			trace_view("<<", v);
+			if ((r = judge_block(a, v)) > 0)
+				return RC_OK;
+			if (r < 0)
+				return RC_PROTOCOL;
+			continue;
+		}
+		if (r < 0) {
+			a->dead = 1;
+			set_err(a, "protocol error: %s", ami_parser_error(a->p));
+			return RC_PROTOCOL;
+		}
+		if ((rc = fill(a, deadline)) != RC_OK)
+			return rc;
+	}
 }
 
 int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline)
 {
-	for (;;) {
-		int r = ami_parse_buffered(a, m);
-		if (r > 0)
-			return RC_OK;
-		if (r < 0)
-			return RC_PROTOCOL;
-		int rc = fill(a, deadline);
-		if (rc != RC_OK)
-			return rc;
-	}
+	struct ami_view v;
+	int rc = read_view(a, &v, 1, deadline);
+
+	if (rc == RC_OK)
+		ami_msg_from_view(m, &v);
+	return rc;
 }
 
 static void enqueue(struct ami *a, const struct ami_msg *ev)
@@ -397,24 +411,42 @@ int ami_action_list(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
 	return rc;
 }
 
-int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline)
+int ami_next_event_view(struct ami *a, struct ami_view *ev, int split, int64_t deadline)
 {
-	if (dequeue(a, ev))
+	if (dequeue(a, &a->held)) {
+		ami_view_of_msg(ev, &a->held);
 		return RC_OK;
+	}
 	for (;;) {
 		if (a->http && !a->events_on && !ami_has_buffered(a)) {
 			set_err(a, "no event: the session's events are off");
 			return RC_TIMEOUT;      /* see ami.h */
 		}
-		int rc = ami_read_msg(a, ev, deadline);
+		int rc = read_view(a, ev, split, deadline);
 		if (rc == RC_TIMEOUT)
 			set_err(a, "no event within the time limit");
 		if (rc != RC_OK)
 			return rc;
-		if (ami_msg_is_event(ev))
+		if (ev->event)
 			return RC_OK;
 		log_debug("ignoring a response nobody waits for");
 	}
+}
+
+void ami_split(struct ami *a, struct ami_view *ev)
+{
+	if (!ev->msg)
+		ami_parser_split(a->p, ev);
+}
+
+int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline)
+{
+	struct ami_view v;
+	int rc = ami_next_event_view(a, &v, 1, deadline);
+
+	if (rc == RC_OK)
+		ami_msg_from_view(ev, &v);
+	return rc;
 }
 
 int ami_set_events(struct ami *a, const char *mask)
@@ -432,18 +464,27 @@ int ami_set_events(struct ami *a, const char *mask)
 	return rc;
 }
 
-/* Reads the one-line greeting; anything but an AMI banner is not AMI. */
+/* Reads the one-line greeting; anything but an AMI banner is not AMI. An
+ * event that came in the same read is kept for later. */
 static int read_banner(struct ami *a, int64_t deadline)
 {
-	struct ami_msg m;
+	struct ami_view v;
 	int rc = RC_OK;
 
-	ami_msg_init(&m);
 	while (!ami_parser_banner(a->p)) {
-		int r = ami_parse_buffered(a, &m);
+		int r = ami_parser_next_view(a->p, &v, 1);
 		if (r < 0) {
+			set_err(a, "protocol error: %s", ami_parser_error(a->p));
 			rc = RC_PROTOCOL;
 			break;
+		}
+		if (r > 0 && (r = judge_block(a, &v)) < 0) {
+			rc = RC_PROTOCOL;
+			break;
+		}
+		if (r > 0 && v.event) {
+			ami_msg_from_view(&a->held, &v);
+			enqueue(a, &a->held);
 		}
 		if (ami_parser_banner(a->p))
 			break;
@@ -456,7 +497,6 @@ static int read_banner(struct ami *a, int64_t deadline)
 		if (rc != RC_OK)
 			break;
 	}
-	ami_msg_free(&m);
 	if (rc != RC_OK)
 		return rc;
 	a->banner = xstrdup(ami_parser_banner(a->p));
@@ -640,6 +680,7 @@ void ami_close(struct ami *a)
 	for (size_t i = 0; i < a->qcap; i++)
 		ami_msg_free(&a->queue[i]);
 	free(a->queue);
+	ami_msg_free(&a->held);
 	free(a->host_label);
 	free(a->banner);
 	free(a);

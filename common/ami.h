@@ -38,32 +38,29 @@ int ami_action_until(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
  * to and including the ...Complete event. A non-RC_OK from each() stops. */
 int ami_action_list(struct ami *a, struct ami_msg *act, struct ami_msg *reply,
 		    int (*each)(const struct ami_msg *ev, void *arg), void *arg);
-/* Next event (queued ones first). deadline: now_ms() value, or -1 for none.
- * RC_TIMEOUT when the deadline passes, RC_CONNECT when the server closed.
- * Over HTTP with the session's events off only what has come is taken: a
- * WaitEvent would switch them on (Asterisk does that for HTTP sessions). */
+/* Next event (queued ones first). deadline: now_ms() value, or -1 for none;
+ * 0 takes only what has arrived. RC_TIMEOUT when the deadline passes,
+ * RC_CONNECT when the server closed. Over HTTP with the session's events
+ * off only what has come is taken: a WaitEvent would switch them on
+ * (Asterisk does that for HTTP sessions). */
 int ami_next_event(struct ami *a, struct ami_msg *ev, int64_t deadline);
+/* The same without a copy: the event as a view into the session's buffer,
+ * valid until the next call on the session. split = 0: an event may come
+ * with only its name and bytes (ev->n == 0), as a name filter or a raw copy
+ * needs; ami_split splits it (see ami_parser_next_view). */
+int ami_next_event_view(struct ami *a, struct ami_view *ev, int split, int64_t deadline);
+void ami_split(struct ami *a, struct ami_view *ev);
 /* Next message of any kind straight from the wire (no queue, no matching). */
 int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline);
 
-/* For event loops that multiplex: the socket, whether parsed or buffered
- * data is already waiting, and a non-blocking read of what has arrived.
- * Over HTTP there is no socket (ami_fd is -1): events come from WaitEvent
- * requests, which ami_next_event/ami_read_msg make themselves, long-polling
- * up to their deadline (deadline 0 or ami_read_available: one WaitEvent
- * that returns what is queued at once). Wait with a deadline there rather
- * than with poll(). */
+/* For event loops that multiplex: the socket to poll, and whether events
+ * or bytes are already waiting (then do not wait for the socket). Over
+ * HTTP there is no socket (ami_fd is -1): events come from WaitEvent
+ * requests, which ami_next_event makes itself, long-polling up to its
+ * deadline (deadline 0: one WaitEvent that returns what is queued at
+ * once). Wait with a deadline there rather than with poll(). */
 int ami_fd(const struct ami *a);
 int ami_has_buffered(const struct ami *a);
-/* The same without the parser's unfinished message: events queued, or
- * bytes the transport holds (TLS). */
-int ami_has_queued(const struct ami *a);
-int ami_read_available(struct ami *a);      /* RC_OK, RC_CONNECT on EOF/error */
-/* Like ami_read_available, but reads at most max bytes: lets a caller stop
- * the parser's input exactly at a message boundary it found by peeking. */
-int ami_read_upto(struct ami *a, size_t max);
-/* Next message already in the buffer: 1 got one, 0 none, -1 protocol error. */
-int ami_parse_buffered(struct ami *a, struct ami_msg *m);
 
 /* Releases what the TLS and HTTP transports initialised (libcurl), if any. */
 void ami_library_cleanup(void);

@@ -1,10 +1,13 @@
 /* msg.c - AMI messages: an I/O-free incremental parser and a safe builder.
  *
- * The parser consumes complete lines as soon as they arrive and copies each
- * one into the message being built, so the input buffer only ever holds a
- * partial line plus what the caller has not asked for yet, and no byte is
- * scanned twice. Finished messages are swapped into the caller's struct, so
- * the two arenas take turns and steady-state parsing allocates nothing. */
+ * The parser frames each message in place: its bytes stay in the input
+ * buffer until its blank line has come, every '\n' is found 16 bytes at a
+ * time and no byte is scanned twice, and the one set of rules and limits
+ * decides where every message ends, whoever reads it. A finished message is
+ * handed out as a view (header offsets into the buffer, valid until the
+ * next call), or copied: the header lines in one move, with a NUL written
+ * where each name and value ends, so the offsets stay as they are and
+ * steady-state parsing allocates nothing. */
 #define _POSIX_C_SOURCE 200809L
 #include "msg.h"
 #include "util.h"
@@ -328,14 +331,29 @@ enum pstate {
 #define END_COMMAND "--END COMMAND--"
 #define END_COMMAND_LEN (sizeof END_COMMAND - 1)
 
+/* The message being framed starts at buf[start] (blank lines before it are
+ * consumed) and stays there, byte for byte, until it is complete: a view
+ * then points into it. Offsets below are relative to start, so moving the
+ * unparsed bytes (compact, growth) changes nothing. */
 struct ami_parser {
-	char *buf;
-	size_t cap, start, scan, end;   /* unparsed bytes: [start, end); no '\n' in [start, scan) */
+	char *buf;                      /* zeroed when allocated: formatters read ahead */
+	size_t cap, start, end;         /* unparsed bytes: [start, end) */
+	size_t pos;                     /* the next line starts at start + pos */
+	size_t scan;                    /* no '\n' in [start + pos, start + scan) */
 	struct ami_limits lim;
-	struct ami_msg cur;             /* the message being read */
-	size_t msg_bytes;               /* wire bytes of cur so far */
+	size_t lines;                   /* header lines of the message so far */
+	int bare_lf;                    /* its last line ended with "\n" alone */
+	int split;                      /* its headers are recorded in h as framed */
+	size_t ev, ev_len;              /* its "Event:" value when that is its first line */
+	int ev_first;
+	struct ami_header *h;           /* its headers, offsets relative to start */
+	size_t nh, hcap;
 	enum pstate state;
-	int bare_lf;                    /* cur's last line ended with "\n" alone */
+	struct ami_msg cur;             /* old Command output, built line by line */
+	size_t msg_bytes;               /* wire bytes of cur so far */
+	size_t body;                    /* a complete message's blank line starts here */
+	size_t done;                    /* bytes of the message returned last */
+	int returned;                   /* one was: forget it at the next call */
 	int failed;
 	char *banner;
 	char err[96];
@@ -352,8 +370,9 @@ struct ami_parser *ami_parser_new(const struct ami_limits *lim, int expect_banne
 		p->lim.max_headers = ami_default_limits.max_headers;
 	if (!p->lim.max_msg)
 		p->lim.max_msg = ami_default_limits.max_msg;
-	/* An arena holds at most 8 bytes per wire byte (a blank Output line
-	 * "\n" becomes "Output\0\0") and must stay below 4 GiB. */
+	/* Offsets are 32-bit, and a copy of a message (an arena) holds at
+	 * most 8 bytes per wire byte (a blank Output line "\n" of old Command
+	 * output becomes "Output\0\0"). */
 	if (p->lim.max_msg > UINT32_MAX / 16)
 		p->lim.max_msg = UINT32_MAX / 16;
 	if (p->lim.max_line > p->lim.max_msg)
@@ -369,17 +388,29 @@ void ami_parser_free(struct ami_parser *p)
 		return;
 	free(p->buf);
 	free(p->banner);
+	free(p->h);
 	ami_msg_free(&p->cur);
 	free(p);
 }
 
+/* Forgets the message being framed (its bytes stay unparsed). */
+static void new_message(struct ami_parser *p)
+{
+	p->pos = p->scan = 0;
+	p->lines = 0;
+	p->bare_lf = 0;
+	p->nh = 0;
+	p->ev_first = 0;
+	p->msg_bytes = 0;
+	ami_msg_clear(&p->cur);
+}
+
 void ami_parser_reset(struct ami_parser *p, int expect_banner)
 {
-	p->start = p->scan = p->end = 0;
-	ami_msg_clear(&p->cur);
-	p->msg_bytes = 0;
+	p->start = p->end = p->done = 0;
+	p->returned = 0;
+	new_message(p);
 	p->state = expect_banner ? ST_BANNER : ST_HEAD;
-	p->bare_lf = 0;
 	p->failed = 0;
 	free(p->banner);
 	p->banner = NULL;
@@ -398,6 +429,17 @@ static int fail(struct ami_parser *p, const char *fmt, ...)
 	return -1;
 }
 
+/* Forgets the message returned last: its view ends with this call. */
+static void release_done(struct ami_parser *p)
+{
+	if (!p->returned)
+		return;
+	p->start += p->done;
+	p->done = 0;
+	p->returned = 0;
+	new_message(p);
+}
+
 /* Moves the unparsed bytes to the front of the buffer. */
 static void compact(struct ami_parser *p)
 {
@@ -405,19 +447,21 @@ static void compact(struct ami_parser *p)
 
 	if (pend)
 		memmove(p->buf, p->buf + p->start, pend);
-	p->scan -= p->start;
 	p->end = pend;
 	p->start = 0;
 }
 
 /* Makes room for need more bytes. Compacting costs at most the bytes parsed
  * since the last time, and after a growth at least half the buffer is free,
- * so the cost per byte stays constant however the input is split. */
+ * so the cost per byte stays constant however the input is split. A new
+ * buffer is zeroed: views let formatters read ahead of the data. */
 static int ensure_room(struct ami_parser *p, size_t need)
 {
-	size_t pend = p->end - p->start, want, cap;
+	size_t pend, want, cap;
 	char *nb;
 
+	release_done(p);
+	pend = p->end - p->start;
 	if (p->start > 0 && pend <= p->start)
 		compact(p);
 	if (p->cap - p->end >= need)
@@ -432,13 +476,12 @@ static int ensure_room(struct ami_parser *p, size_t need)
 	cap = p->cap ? p->cap : BUF_START;
 	while (cap < want)
 		cap *= 2;
-	nb = xmalloc(cap);
+	nb = xcalloc(1, cap);
 	if (pend)
 		memcpy(nb, p->buf + p->start, pend);
 	free(p->buf);
 	p->buf = nb;
 	p->cap = cap;
-	p->scan -= p->start;
 	p->end = pend;
 	p->start = 0;
 	return 0;
@@ -470,7 +513,7 @@ void ami_parser_commit(struct ami_parser *p, size_t len)
 
 size_t ami_parser_pending(const struct ami_parser *p)
 {
-	return p->end - p->start;
+	return p->end - p->start - p->done;
 }
 
 const char *ami_parser_banner(const struct ami_parser *p)
@@ -527,51 +570,85 @@ size_t ami_header_name_end(const char *s, size_t len)
 	return len;
 }
 
-/* Stores one header line with a single copy: "Name\0value\0" in place, or
- * "\0line\0" (empty name) for a line without a colon. */
-static int store_line(struct ami_msg *m, const char *s, size_t len)
-{
-	size_t c = ami_header_name_end(s, len), v = c + 1;
-	char *a;
-	struct ami_header *h;
+#if defined(__SSE2__)
+#include <emmintrin.h>
 
-	if (m->cap - m->used < len + 2 && arena_reserve(m, len + 2) < 0)
-		return -1;
-	a = m->arena + m->used;
-	h = header_slot(m);
+/* The bits of the 32 bytes at s equal to c. */
+static inline uint32_t bits32(const char *s, char c)
+{
+	__m128i k = _mm_set1_epi8(c);
+	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)s), k)) |
+	       (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(
+		       _mm_loadu_si128((const __m128i *)(s + 16)), k)) << 16;
+}
+#endif
+
+/* ami_header_name_end for a line whose first 32 bytes may be read (ahead
+ * of its end, when it is shorter): one look at them settles nearly every
+ * line; a '(' first, or no colon in a longer line, takes the long way. */
+static inline size_t name_end_ahead(const char *s, size_t len)
+{
+#if defined(__SSE2__)
+	uint32_t in = len >= 32 ? ~0u : (1u << len) - 1;
+	uint32_t colon = bits32(s, ':') & in, first = (colon | bits32(s, '(')) & in;
+
+	if (first & colon & -first)
+		return (size_t)__builtin_ctz(first);
+	if (!first && len < 32)
+		return len;
+#endif
+	return ami_header_name_end(s, len);
+}
+
+/* The header of the line s[off, off + len): "Name: value" split at the end
+ * of the name with one blank skipped; a line without a colon is a value
+ * with an empty name, whose offset is then that of the line's end (where a
+ * copy puts the value's NUL, so the name reads as ""). ahead: its first 32
+ * bytes may be read, past its end too. */
+static inline void header_of_line(struct ami_header *h, const char *s, size_t off, size_t len,
+				  int ahead)
+{
+	size_t c = ahead ? name_end_ahead(s + off, len) : ami_header_name_end(s + off, len);
+	size_t v = c + 1;
+
 	if (c == len) {
-		a[0] = '\0';
-		memcpy(a + 1, s, len);
-		a[len + 1] = '\0';
-		h->name = (uint32_t)m->used;
-		h->name_len = 0;
-		h->value = (uint32_t)m->used + 1;
+		h->value = (uint32_t)off;
 		h->value_len = (uint32_t)len;
-		m->used += len + 2;
-		return 0;
+		h->name = (uint32_t)(off + len);
+		h->name_len = 0;
+		return;
 	}
-	memcpy(a, s, len);
-	a[c] = '\0';
-	a[len] = '\0';
-	if (v < len && s[v] == ' ')
-		v++;
-	h->name = (uint32_t)m->used;
+	v += v < len && s[off + v] == ' ';
+	h->name = (uint32_t)off;
 	h->name_len = (uint32_t)c;
-	h->value = (uint32_t)(m->used + v);
+	h->value = (uint32_t)(off + v);
 	h->value_len = (uint32_t)(len - v);
-	m->used += len + 1;
-	return 0;
 }
 
-static int header_is(const struct ami_msg *m, size_t i, const char *name, const char *value)
+static inline struct ami_header *next_slot(struct ami_parser *p)
 {
-	size_t vlen = strlen(value);
-
-	return is_named(m, i, name, strlen(name)) && m->h[i].value_len == vlen &&
-	       same_name(ami_value(m, i), value, vlen);
+	if (p->nh == p->hcap) {
+		p->hcap = p->hcap ? p->hcap * 2 : 64;
+		p->h = xrealloc(p->h, p->hcap * sizeof *p->h);
+	}
+	return &p->h[p->nh++];
 }
 
-/* Accounts one more line of the current message against the limits. */
+/* a[0, alen) is the word lit (letters only), in any case: one OR per byte
+ * (0x20 makes an ASCII letter lower case, and nothing else it could match
+ * becomes a letter). */
+static inline int is_word(const char *a, size_t alen, const char *lit, size_t litlen)
+{
+	if (alen != litlen)
+		return 0;
+	for (size_t i = 0; i < litlen; i++)
+		if ((a[i] | 0x20) != lit[i])
+			return 0;
+	return 1;
+}
+#define IS_WORD(a, alen, lit) is_word(a, alen, lit, sizeof lit - 1)
+
+/* Appends one line of old Command output to cur. */
 static int count_line(struct ami_parser *p, size_t raw, int adds_header)
 {
 	p->msg_bytes += raw;
@@ -583,7 +660,8 @@ static int count_line(struct ami_parser *p, size_t raw, int adds_header)
 }
 
 /* Old Command output (Asterisk <= 13): raw text up to "--END COMMAND--",
- * turned into Output headers like the format of Asterisk >= 14. */
+ * turned into Output headers like the format of Asterisk >= 14, in cur.
+ * Returns 1 at its end, 0 to go on, -1 on error. */
 static int command_line(struct ami_parser *p, const char *s, size_t len, size_t raw)
 {
 	int end = len >= END_COMMAND_LEN && !memcmp(s + len - END_COMMAND_LEN, END_COMMAND,
@@ -597,9 +675,12 @@ static int command_line(struct ami_parser *p, const char *s, size_t len, size_t 
 			return count_line(p, raw, 0);
 		c = ami_header_name_end(s, len);
 		if ((c == 9 && same_name(s, "Privilege", 9)) || (c == 8 && same_name(s, "ActionID", 8))) {
+			struct ami_header h;
 			if (count_line(p, raw, 1) < 0)
 				return -1;
-			return store_line(&p->cur, s, len) < 0 ? fail(p, "out of memory") : 0;
+			header_of_line(&h, s, 0, len, 0);
+			return push(&p->cur, s, h.name_len, s + h.value, h.value_len) < 0 ?
+			       fail(p, "out of memory") : 0;
 		}
 		p->state = ST_CMD_BODY;
 	}
@@ -612,81 +693,329 @@ static int command_line(struct ami_parser *p, const char *s, size_t len, size_t 
 	return end;
 }
 
-/* Handles one line (without its line end). Returns 1 when it ends a
- * message, 0 to go on, -1 on error. */
-static int parse_line(struct ami_parser *p, const char *s, size_t len, size_t raw, int crlf)
+/* The first line of a message, split: its Event: value is kept (a view can
+ * be judged by its name without splitting the rest), and "Response:
+ * Follows" starts old Command output, read line by line into cur. */
+static void first_line(struct ami_parser *p, const char *s, size_t len, int split)
 {
-	if (p->state == ST_HEAD) {
-		if (len == 0) {
-			if (p->cur.n == 0)
-				return 0;       /* blank lines between messages */
-			if (crlf && p->bare_lf) {
-				/* "Message: text\n\r\n": Asterisk's own line end
-				 * after a text that already ended in "\n". */
-				p->bare_lf = 0;
-				return count_line(p, raw, 0);
-			}
-			return 1;
-		}
-		if (count_line(p, raw, 1) < 0)
-			return -1;
-		if (store_line(&p->cur, s, len) < 0)
-			return fail(p, "out of memory");   /* not with max_msg capped */
-		p->bare_lf = !crlf;
-		if (p->cur.n == 1 && header_is(&p->cur, 0, "Response", "Follows"))
-			p->state = ST_CMD_HEAD;
-		return 0;
+	struct ami_header h;
+
+	if (len >= 6 && IS_WORD(s, 5, "event") && s[5] == ':') {      /* as events start */
+		size_t v = 6 + (len > 6 && s[6] == ' ');
+		p->ev_first = 1;
+		p->ev = v;
+		p->ev_len = len - v;
+		p->split = split;
+		return;
 	}
+	header_of_line(&h, s, 0, len, p->start + 32 <= p->cap);
+	p->ev_first = IS_WORD(s, h.name_len, "event");
+	p->ev = h.value;
+	p->ev_len = h.value_len;
+	p->split = split || !p->ev_first;       /* not an event: always split */
+	if (!p->ev_first && IS_WORD(s, h.name_len, "response") &&
+	    IS_WORD(s + h.value, h.value_len, "follows")) {
+		p->state = ST_CMD_HEAD;
+		p->msg_bytes = p->pos;
+		push(&p->cur, s, h.name_len, s + h.value, h.value_len);
+	}
+}
+
+enum { LINE_GO_ON, LINE_END, LINE_AGAIN = 2, LINE_ERROR = -1 };
+
+/* One line of the stream that is not an ordinary header line: the banner,
+ * a blank line before a message, old Command output. They are consumed at
+ * once (LINE_AGAIN: the message now starts elsewhere), except the line
+ * that ends old Command output (LINE_END: the message is cur). */
+static int other_line(struct ami_parser *p, const char *s, size_t len, size_t raw)
+{
+	int r = 0;
+
 	if (p->state == ST_BANNER) {
 		p->banner = xstrndup(s, len);
 		p->state = ST_HEAD;
-		return 0;
+	} else if (p->state != ST_HEAD) {
+		r = command_line(p, s, len, raw);
 	}
-	return command_line(p, s, len, raw);
+	if (r < 0)
+		return LINE_ERROR;
+	p->start += p->pos;
+	p->pos = p->scan = 0;
+	if (r > 0) {
+		p->state = ST_HEAD;
+		return LINE_END;
+	}
+	return LINE_AGAIN;
 }
 
-static void finish(struct ami_parser *p, struct ami_msg *out)
+/* The line buf[start + pos, start + q) has ended (a '\n' at q): applies the
+ * framing rules to it. The same rules for every reader: a blank line ends a
+ * message, except "\r\n" right after a line that ended in a bare "\n"
+ * ("Message: text\n\r\n", Asterisk's own line end after a text that had
+ * one); blank lines between messages are skipped; limits are checked line
+ * by line, so a stream is refused at the same byte whoever reads it. */
+static int end_line(struct ami_parser *p, size_t q, int split)
 {
-	struct ami_msg done = p->cur;
+	const char *s = p->buf + p->start;
+	size_t ls = p->pos, len = q - ls;
+	int crlf = len > 0 && s[q - 1] == '\r';
 
-	p->cur = *out;
-	*out = done;
-	ami_msg_clear(&p->cur);
-	p->msg_bytes = 0;
-	p->state = ST_HEAD;
-	p->bare_lf = 0;
+	len -= (size_t)crlf;
+	p->pos = p->scan = q + 1;
+	if (len > p->lim.max_line)
+		return fail(p, "line longer than %zu bytes", p->lim.max_line);
+	if (p->state != ST_HEAD || (len == 0 && p->lines == 0))
+		return other_line(p, s + ls, len, q + 1 - ls);
+	if (len == 0) {
+		if (!(crlf && p->bare_lf)) {
+			p->body = ls;
+			return LINE_END;
+		}
+		p->bare_lf = 0;     /* the stray "\r\n": part of the message */
+		return q + 1 > p->lim.max_msg ? fail(p, "message larger than %zu bytes",
+						     p->lim.max_msg) : LINE_GO_ON;
+	}
+	if (q + 1 > p->lim.max_msg)
+		return fail(p, "message larger than %zu bytes", p->lim.max_msg);
+	if (p->lines >= p->lim.max_headers)
+		return fail(p, "more than %zu headers in one message", p->lim.max_headers);
+	p->bare_lf = !crlf;
+	if (p->lines++ == 0) {
+		first_line(p, s, len, split);
+		if (p->state != ST_HEAD) {      /* old Command output from here on */
+			p->start += p->pos;
+			p->pos = p->scan = 0;
+			return LINE_AGAIN;
+		}
+	}
+	if (p->split)
+		header_of_line(next_slot(p), s, ls, len, 0);
+	return LINE_GO_ON;
+}
+
+/* The '\n's of buf[at, at + 16) as bits (at + 16 must be within cap). */
+static inline unsigned nl_bits(const char *b)
+{
+#if defined(__SSE2__)
+	__m128i v = _mm_loadu_si128((const __m128i *)b);
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')));
+#else
+	unsigned m = 0;
+	for (int k = 0; k < 16; k++)
+		m |= (unsigned)(b[k] == '\n') << k;
+	return m;
+#endif
+}
+
+/* Frames the message at start: LINE_END when it is complete (its blank line
+ * ends at start + pos), LINE_GO_ON when more bytes are needed, LINE_ERROR.
+ * Every '\n' is found 16 bytes at a time; nothing is scanned twice. The
+ * ordinary line of a message (not its first, 2 bytes or more before its
+ * '\n', within every limit) is handled in the loop itself, with what it
+ * needs kept in locals; any other line goes through end_line, the rules in
+ * full. */
+static int frame(struct ami_parser *p, int split)
+{
+	const size_t max_line = p->lim.max_line, max_msg = p->lim.max_msg;
+	const size_t max_h = p->lim.max_headers;
+
+	for (;;) {
+		const char *s = p->buf + p->start;
+		const size_t n = p->end - p->start, readable = p->cap - p->start;
+		size_t i = p->scan, ls = p->pos, lines = p->lines;
+		int r = LINE_GO_ON, bare = p->bare_lf;
+		int head = p->state == ST_HEAD, rec = p->split && lines > 0;
+
+		while (i < n) {
+			unsigned m;
+			size_t step = 16;
+			int fast;
+			if (i + 16 <= n && i + 16 <= readable) {
+				m = nl_bits(s + i);
+			} else if (i + 16 <= readable) {
+				step = n - i;
+				m = nl_bits(s + i) & ((1u << step) - 1);
+			} else {            /* the last bytes of the buffer */
+				const char *nl = memchr(s + i, '\n', n - i);
+				m = nl ? 1u : 0;        /* bit 0: the '\n' at the new i */
+				step = nl ? 1 : n - i;
+				i = nl ? (size_t)(nl - s) : i;
+			}
+			/* When no line of this chunk (at most 16) can reach the
+			 * message and header limits, only a line's length is
+			 * checked per line. */
+			fast = head && lines > 0 && i + 16 < max_msg && lines + 16 < max_h;
+			for (; m; m &= m - 1) {
+				size_t q = i + (size_t)__builtin_ctz(m), d = q - ls;
+				if (fast && d - 2 < max_line - 1) {
+					lines++;
+					bare = s[q - 1] != '\r';
+					if (rec)
+						header_of_line(next_slot(p), s, ls, d - !bare,
+							       ls + 32 <= readable);
+					ls = q + 1;
+					continue;
+				}
+				p->pos = ls;
+				p->lines = lines;
+				p->bare_lf = bare;
+				r = end_line(p, q, split);
+				if (r != LINE_GO_ON)
+					goto out;
+				lines = p->lines;
+				bare = p->bare_lf;
+				head = p->state == ST_HEAD;
+				rec = p->split;
+				fast = head && lines > 0 && i + 16 < max_msg && lines + 16 < max_h;
+				ls = q + 1;
+			}
+			i += step;
+		}
+out:
+		if (r == LINE_AGAIN)
+			continue;       /* the message starts elsewhere now */
+		if (r != LINE_GO_ON)
+			return r;
+		p->pos = ls;
+		p->lines = lines;
+		p->bare_lf = bare;
+		p->scan = n;
+		/* +1: the last byte may be the '\r' of a line that fits */
+		if (n - ls > max_line + 1)
+			return fail(p, "line longer than %zu bytes", max_line);
+		return LINE_GO_ON;
+	}
+}
+
+/* The value of the first header called name (any case), or NULL. */
+const char *ami_view_get(const struct ami_view *v, const char *name, size_t *len)
+{
+	size_t nlen = strlen(name);
+
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->h[i].name_len == nlen && same_name(v->base + v->h[i].name, name, nlen)) {
+			*len = v->h[i].value_len;
+			return v->base + v->h[i].value;
+		}
+	}
+	*len = 0;
+	return NULL;
+}
+
+static void view_note_event(struct ami_view *v)
+{
+	v->event = ami_view_get(v, "Event", &v->event_len);
+}
+
+void ami_view_of_msg(struct ami_view *v, const struct ami_msg *m)
+{
+	memset(v, 0, sizeof *v);
+	v->base = m->arena;
+	v->h = m->h;
+	v->n = m->n;
+	v->lim = m->arena + m->cap;
+	v->msg = m;
+	view_note_event(v);
+}
+
+int ami_parser_next_view(struct ami_parser *p, struct ami_view *v, int split)
+{
+	int r;
+
+	if (p->failed)
+		return -1;
+	release_done(p);
+	r = frame(p, split);
+	if (r == LINE_ERROR)
+		return -1;
+	if (r == LINE_GO_ON)
+		return 0;
+	p->returned = 1;
+	if (p->cur.n) {                 /* old Command output, already consumed */
+		ami_view_of_msg(v, &p->cur);
+		return 1;
+	}
+	memset(v, 0, sizeof *v);
+	v->base = v->wire = p->buf + p->start;
+	v->wire_len = p->done = p->pos;
+	v->body = p->body;
+	v->lim = p->buf + p->cap;
+	if (p->split) {
+		v->h = p->h;
+		v->n = p->nh;
+	}
+	if (p->ev_first) {
+		v->event = v->base + p->ev;
+		v->event_len = p->ev_len;
+	} else if (p->split) {
+		view_note_event(v);
+	}
+	return 1;
+}
+
+void ami_parser_split(struct ami_parser *p, struct ami_view *v)
+{
+	size_t ls = 0;
+
+	if (v->h || !v->wire)
+		return;
+	p->nh = 0;
+	while (ls < v->body) {
+		const char *nl = memchr(v->wire + ls, '\n', v->body - ls);
+		size_t q = (size_t)(nl - v->wire), len = q - ls;
+		len -= len > 0 && v->wire[q - 1] == '\r';
+		if (len > 0)    /* inside a message, only the stray "\r\n" is blank */
+			header_of_line(next_slot(p), v->wire, ls, len, v->wire + ls + 32 <= v->lim);
+		ls = q + 1;
+	}
+	v->h = p->h;
+	v->n = p->nh;
+}
+
+/* A copy of the wire bytes with a NUL after every name and value (where the
+ * colon and the line end were): the header offsets stay as they are. */
+static void copy_wire(struct ami_msg *out, const struct ami_view *v)
+{
+	ami_msg_clear(out);
+	arena_reserve(out, v->body + 1);        /* cannot fail: body <= max_msg */
+	memcpy(out->arena, v->base, v->body);
+	out->arena[v->body] = '\0';
+	out->used = v->body + 1;
+	if (out->hcap < v->n) {
+		out->hcap = v->n;
+		out->h = xrealloc(out->h, out->hcap * sizeof *out->h);
+	}
+	if (v->n)
+		memcpy(out->h, v->h, v->n * sizeof *v->h);
+	out->n = v->n;
+	for (size_t i = 0; i < v->n; i++) {
+		out->arena[v->h[i].name + v->h[i].name_len] = '\0';
+		out->arena[v->h[i].value + v->h[i].value_len] = '\0';
+	}
+}
+
+void ami_msg_from_view(struct ami_msg *out, const struct ami_view *v)
+{
+	if (v->msg)
+		ami_msg_copy(out, v->msg);
+	else
+		copy_wire(out, v);
 }
 
 int ami_parser_next(struct ami_parser *p, struct ami_msg *out)
 {
-	if (p->failed)
-		return -1;
-	for (;;) {
-		const char *s, *nl;
-		size_t len, raw;
-		int crlf, r;
+	struct ami_view v;
+	int r = ami_parser_next_view(p, &v, 1);
 
-		nl = p->scan < p->end ? memchr(p->buf + p->scan, '\n', p->end - p->scan) : NULL;
-		if (!nl) {
-			p->scan = p->end;
-			/* +1: the last byte may be the '\r' of a line that fits */
-			if (p->end - p->start > p->lim.max_line + 1)
-				return fail(p, "line longer than %zu bytes", p->lim.max_line);
-			return 0;
-		}
-		s = p->buf + p->start;
-		raw = (size_t)(nl - s) + 1;
-		len = raw - 1;
-		crlf = len > 0 && s[len - 1] == '\r';
-		len -= (size_t)crlf;
-		p->start += raw;
-		p->scan = p->start;
-		if (len > p->lim.max_line)
-			return fail(p, "line longer than %zu bytes", p->lim.max_line);
-		r = parse_line(p, s, len, raw, crlf);
-		if (r > 0)
-			finish(p, out);
-		if (r)
-			return r;
+	if (r <= 0)
+		return r;
+	if (v.msg == &p->cur) {         /* hand cur over, take out's memory */
+		struct ami_msg t = p->cur;
+		p->cur = *out;
+		*out = t;
+		ami_msg_clear(&p->cur);
+		return 1;
 	}
+	copy_wire(out, &v);
+	return 1;
 }

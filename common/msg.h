@@ -66,6 +66,28 @@ struct ami_limits {
 };
 extern const struct ami_limits ami_default_limits;
 
+/* A message seen in place, without a copy: as it sits in the parser's
+ * buffer (valid until the next call on that parser), or a view of an
+ * ami_msg. Names and values are NOT NUL-terminated: use the lengths. */
+struct ami_view {
+	const char *base;               /* header offsets count from here */
+	const struct ami_header *h;     /* NULL until split (ami_parser_split) */
+	size_t n;
+	const char *lim;                /* base..lim may be read: formatters read ahead */
+	const char *wire;               /* the message as received, blank line included;
+					 * NULL for a view of an ami_msg */
+	size_t wire_len, body;          /* wire[0, body) are its header lines */
+	const char *event;              /* its Event: value (NULL: a response, or other) */
+	size_t event_len;
+	const struct ami_msg *msg;      /* the message viewed, or NULL */
+};
+
+/* The value of the first header called name (any case), or NULL. */
+const char *ami_view_get(const struct ami_view *v, const char *name, size_t *len);
+void ami_view_of_msg(struct ami_view *v, const struct ami_msg *m);
+/* A NUL-terminated copy (what ami_parser_next makes). */
+void ami_msg_from_view(struct ami_msg *out, const struct ami_view *v);
+
 struct ami_parser;
 /* expect_banner: the first line is the "Asterisk Call Manager/X.Y.Z" greeting
  * (TCP, TLS); HTTP bodies have none. */
@@ -80,8 +102,20 @@ void ami_parser_commit(struct ami_parser *p, size_t len);
 /* 1: a message was stored in out (its old content is replaced);
  * 0: more bytes needed; -1: protocol error, see ami_parser_error(). */
 int ami_parser_next(struct ami_parser *p, struct ami_msg *out);
+/* The same without a copy: the next message as a view into the parser's
+ * buffer, valid until the next call on p. Every message is framed by the
+ * same rules and limits whichever call reads it. split = 0: an event whose
+ * first line is "Event: NAME" comes with its name and bytes only (h NULL,
+ * n 0), which is all a filter on the name or a raw copy needs; any other
+ * message comes split. */
+int ami_parser_next_view(struct ami_parser *p, struct ami_view *v, int split);
+/* Splits the header lines of a view from ami_parser_next_view (if not yet),
+ * before the next call on p. */
+void ami_parser_split(struct ami_parser *p, struct ami_view *v);
 const char *ami_parser_banner(const struct ami_parser *p);   /* NULL until read */
 const char *ami_parser_error(const struct ami_parser *p);
-size_t ami_parser_pending(const struct ami_parser *p);       /* unparsed bytes held */
+/* Bytes held that no message returned yet covers: a message being framed
+ * keeps all its bytes here until it is complete. */
+size_t ami_parser_pending(const struct ami_parser *p);
 
 #endif

@@ -33,6 +33,9 @@
 /* The most escaping can make of len bytes, plus two quotes and the 32
  * bytes copy_plain and short_header may write past its end. */
 #define JSON_ROOM(len) (6 * (size_t)(len) + 34)
+/* What a usual event reserves at most: the JSON of 2 KiB of headers,
+ * the most out_json_wire takes. */
+#define USUAL_RESERVE JSON_ROOM(WIRE_JSON_MAX)
 #if defined(__linux__) && !defined(F_SETPIPE_SZ)
 #define F_SETPIPE_SZ 1031           /* <fcntl.h> hides it without _GNU_SOURCE */
 #endif
@@ -397,8 +400,7 @@ int out_stream_begin(size_t max_bytes, out_drop_fn *on_drop, void *arg)
 		q.target = 4096;
 	q.on_drop = on_drop;
 	q.drop_arg = arg;
-	q.block_cap = q.target + (q.target / 4 > JSON_ROOM(WIRE_FRAMED_MAX) ?
-				  q.target / 4 : JSON_ROOM(WIRE_FRAMED_MAX));
+	q.block_cap = q.target + (q.target / 4 > USUAL_RESERVE ? q.target / 4 : USUAL_RESERVE);
 	q.head = q.tail = block_new(q.block_cap);
 	q.closed = q.rec_start = 0;
 	set_target(q.tail);
@@ -697,6 +699,26 @@ static char *escape_into(char *o, const char *str, size_t len, const char *lim)
 	}
 }
 
+/* escape_into for a header's name or value: the usual short field with
+ * nothing to escape (it is read 32 bytes at once, ahead of its end when
+ * shorter) is stored in two moves; anything else takes escape_into. */
+static inline char *json_field(char *o, const char *str, size_t len, const char *lim)
+{
+#if defined(__SSE2__)
+	if (len <= 32 && str + 32 <= lim) {
+		__m128i a = _mm_loadu_si128((const __m128i *)str);
+		__m128i b = _mm_loadu_si128((const __m128i *)(str + 16));
+		uint32_t bad = special_mask(a, 0) | special_mask(b, 0) << 16;
+		if (!(bad & (len >= 32 ? ~0u : (1u << len) - 1))) {
+			_mm_storeu_si128((__m128i *)o, a);     /* room: JSON_ROOM(0) is 34 */
+			_mm_storeu_si128((__m128i *)(o + 16), b);
+			return o + len;
+		}
+	}
+#endif
+	return escape_into(o, str, len, lim);
+}
+
 /* Strings longer than this go through out_json_string's smaller steps. */
 #define JSON_DIRECT_MAX (OUT_BUF_SIZE / 16)
 
@@ -734,32 +756,37 @@ int out_json_string(const char *str, size_t len)
 
 /* ---------- messages ---------- */
 
-static int out_raw(const struct ami_msg *m)
+/* A header with an empty name is a line without a colon (text an old
+ * server sends), or one that started with its colon: written as it was
+ * read when its value is empty or has a colon (":", ": a: b"), which it
+ * needs to be read back the same; as the bare value otherwise. */
+static int out_raw(const struct ami_view *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct ami_header *h = &m->h[i];
+		const char *name = m->base + h->name, *value = m->base + h->value;
+		int colon = h->name_len || !h->value_len || memchr(value, ':', h->value_len);
 		size_t need = (size_t)h->name_len + h->value_len + 4;
 		char *o;
 
 		if (need > OUT_BUF_SIZE / 2) {  /* a huge line: the slow way */
-			if (h->name_len) {
-				out_write(ami_name(m, i), h->name_len);
+			out_write(name, h->name_len);
+			if (colon)
 				out_write(": ", 2);
-			}
-			out_write(ami_value(m, i), h->value_len);
+			out_write(value, h->value_len);
 			if (out_write("\r\n", 2) != RC_OK)
 				return RC_IO;
 			continue;
 		}
 		if (!(o = reserve(need)))
 			return RC_IO;
-		if (h->name_len) {
-			memcpy(o, ami_name(m, i), h->name_len);
-			o += h->name_len;
+		memcpy(o, name, h->name_len);
+		o += h->name_len;
+		if (colon) {
 			*o++ = ':';
 			*o++ = ' ';
 		}
-		memcpy(o, ami_value(m, i), h->value_len);
+		memcpy(o, value, h->value_len);
 		o += h->value_len;
 		*o++ = '\r';
 		*o++ = '\n';
@@ -768,7 +795,7 @@ static int out_raw(const struct ami_msg *m)
 	return out_write("\r\n", 2);
 }
 
-static int out_text(const struct ami_msg *m)
+static int out_text(const struct ami_view *m)
 {
 	size_t width = 0;
 
@@ -780,25 +807,25 @@ static int out_text(const struct ami_msg *m)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct ami_header *h = &m->h[i];
 		if (h->name_len) {
-			out_write(ami_name(m, i), h->name_len);
+			out_write((m->base + m->h[i].name), h->name_len);
 			out_write(":", 1);
 			for (size_t pad = h->name_len; pad < width + 1; pad++)
 				out_write(" ", 1);
 		}
-		out_write(ami_value(m, i), h->value_len);
+		out_write((m->base + m->h[i].value), h->value_len);
 		if (out_write("\n", 1) != RC_OK)
 			return RC_IO;
 	}
 	return out_write("\n", 1);
 }
 
-static int same_name(const struct ami_msg *m, size_t a, size_t b)
+static int same_name(const struct ami_view *m, size_t a, size_t b)
 {
 	return m->h[a].name_len == m->h[b].name_len &&
-	       strncasecmp(ami_name(m, a), ami_name(m, b), m->h[a].name_len) == 0;
+	       strncasecmp((m->base + m->h[a].name), (m->base + m->h[b].name), m->h[a].name_len) == 0;
 }
 
-static int out_json_big(const struct ami_msg *m);
+static int out_json_big(const struct ami_view *m);
 
 /* Repeated names (any case) are found with a small hash table: a typical
  * event costs a multiply and a load or two per header; only equal keys
@@ -859,17 +886,17 @@ static inline int name_seen(struct name_set *set, const char *name, size_t len, 
 }
 
 /* Whether two headers share a name (any case). */
-static int has_repeats(const struct ami_msg *m)
+static int has_repeats(const struct ami_view *m)
 {
 	struct name_set set;
 
 	if (m->n > REPEAT_MAX)
 		return 1;   /* rare: let the exact quadratic path decide */
 	name_set_init(&set);
-	/* The arena is allocated (or, for a view, readable) up to cap, as
-	 * out_json_flat assumes too: a short name is then read in one load. */
+	/* A view is readable up to lim, as out_json_flat assumes too: a short
+	 * name is then read in one load. */
 	for (size_t i = 0; i < m->n; i++)
-		if (name_seen(&set, ami_name(m, i), m->h[i].name_len, m->arena + m->cap))
+		if (name_seen(&set, (m->base + m->h[i].name), m->h[i].name_len, m->lim))
 			return 1;
 	return 0;
 }
@@ -877,9 +904,9 @@ static int has_repeats(const struct ami_msg *m)
 /* The common case: every name once, so each header is "name":"value".
  * Room for the whole object is made once; a message too big for that goes
  * header by header. */
-static int out_json_flat(const struct ami_msg *m)
+static int out_json_flat(const struct ami_view *m)
 {
-	const char *lim = m->arena + m->cap;    /* escape_into may read up to here */
+	const char *lim = m->lim;    /* json_field may read up to here */
 	size_t need = 4;
 	char *o;
 
@@ -895,9 +922,9 @@ static int out_json_flat(const struct ami_msg *m)
 		if (i)
 			*o++ = ',';
 		*o++ = '"';
-		o = escape_into(o, ami_name(m, i), h->name_len, lim);
+		o = json_field(o, m->base + h->name, h->name_len, lim);
 		memcpy(o, "\":\"", 3);
-		o = escape_into(o + 3, ami_value(m, i), h->value_len, lim);
+		o = json_field(o + 3, m->base + h->value, h->value_len, lim);
 		*o++ = '"';
 	}
 	*o++ = '}';
@@ -908,7 +935,7 @@ static int out_json_flat(const struct ami_msg *m)
 
 /* One compact object; a repeated header becomes an array at the place of
  * its first occurrence, so keys stay in wire order. */
-static int out_json_big(const struct ami_msg *m)
+static int out_json_big(const struct ami_view *m)
 {
 	out_write("{", 1);
 	int first = 1;
@@ -923,10 +950,10 @@ static int out_json_big(const struct ami_msg *m)
 		if (!first)
 			out_write(",", 1);
 		first = 0;
-		out_json_string(ami_name(m, i), m->h[i].name_len);
+		out_json_string((m->base + m->h[i].name), m->h[i].name_len);
 		out_write(":", 1);
 		if (count == 1) {
-			out_json_string(ami_value(m, i), m->h[i].value_len);
+			out_json_string((m->base + m->h[i].value), m->h[i].value_len);
 			continue;
 		}
 		out_write("[", 1);
@@ -935,25 +962,26 @@ static int out_json_big(const struct ami_msg *m)
 				continue;
 			if (j > i)
 				out_write(",", 1);
-			out_json_string(ami_value(m, j), m->h[j].value_len);
+			out_json_string((m->base + m->h[j].value), m->h[j].value_len);
 		}
 		out_write("]", 1);
 	}
 	return out_write("}\n", 2);
 }
 
-static int out_json(const struct ami_msg *m)
+static int out_json(const struct ami_view *m)
 {
 	return has_repeats(m) ? out_json_big(m) : out_json_flat(m);
 }
 
 /* ---------- JSON straight from the wire ----------
- * out_json_wire_framed makes the same line as parsing the message and
- * out_msg would, in one pass over the bytes as received: a short line is looked at
- * 32 bytes at once and stored in two moves (short_header); a longer one in
- * 16-byte steps that both copy and look for the end of the name, the end
- * of the line and what needs escaping (wire_header). Whatever is unusual
- * is left to the parser (declined). */
+ * out_json_wire makes the line out_view makes of a view, in one pass over
+ * its bytes as received, without splitting them first (the parser has
+ * framed the message): a short line is looked at 32 bytes at once and
+ * stored in two moves (short_header); a longer one in 16-byte steps that
+ * both copy and look for the end of the name, the end of the line and
+ * what needs escaping (wire_header). Whatever is unusual is left to the
+ * split view and out_view (declined). */
 
 #if defined(__SSE2__)
 /* The bits of the 32 bytes in a, b equal to c. */
@@ -1007,7 +1035,7 @@ static inline char *short_header(char *o, const char *m, size_t *pos, const char
 
 /* One "Name":"value" pair from the line at m[*pos], which must end before
  * m + len; *pos moves past its line end. NULL: declined (see
- * out_json_wire_framed), or the line does not end before len. */
+ * out_json_wire). */
 static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const char *lim,
 			 const char **name, size_t *name_len)
 {
@@ -1036,10 +1064,9 @@ static char *wire_header(char *o, const char *m, size_t len, size_t *pos, const 
 	return o;
 }
 
-/* The object of the header lines at m, at o; they end at a blank line that
- * must come before n, and *used is where it ends. NULL: declined (see
- * out_json_wire_framed), or no blank line before n. */
-static char *wire_object(char *o, const char *m, size_t n, const char *lim, size_t *used)
+/* The object of the header lines m[0, body), at o. NULL: declined (see
+ * out_json_wire). */
+static char *wire_object(char *o, const char *m, size_t body, const char *lim)
 {
 	struct name_set set;
 	size_t pos = 0, name_len;
@@ -1047,27 +1074,18 @@ static char *wire_object(char *o, const char *m, size_t n, const char *lim, size
 
 	name_set_init(&set);
 	*o++ = '{';
-	for (;;) {
-		if (pos + 2 > n)
-			return NULL;
-		if (m[pos] == '\r' && m[pos + 1] == '\n') {
-			if (!set.n)
-				return NULL;    /* a blank line before any header */
-			*used = pos + 2;
-			break;
-		}
+	while (pos < body) {
 		if (set.n == REPEAT_MAX)
 			return NULL;
 		if (set.n)
 			*o++ = ',';
 #if defined(__SSE2__)
 		char *next = short_header(o, m, &pos, lim, &name, &name_len);
-		o = next ? next : wire_header(o, m, n, &pos, lim, &name, &name_len);
+		o = next ? next : wire_header(o, m, body, &pos, lim, &name, &name_len);
 #else
-		o = wire_header(o, m, n, &pos, lim, &name, &name_len);
+		o = wire_header(o, m, body, &pos, lim, &name, &name_len);
 #endif
-		/* past n: its line end was read ahead, beyond the data */
-		if (!o || pos > n || name_seen(&set, name, name_len, lim))
+		if (!o || name_seen(&set, name, name_len, lim))
 			return NULL;
 	}
 	*o++ = '}';
@@ -1075,32 +1093,38 @@ static char *wire_object(char *o, const char *m, size_t n, const char *lim, size
 	return o;
 }
 
-int out_json_wire_framed(const char *m, size_t n, const char *lim, size_t *used)
+int out_json_wire(const struct ami_view *v)
 {
 	char *o;
 
-	if (n > WIRE_FRAMED_MAX)
-		n = WIRE_FRAMED_MAX;
-	if (format != OUT_JSON)
+	if (format != OUT_JSON || !v->wire || v->body > WIRE_JSON_MAX)
 		return OUT_DECLINED;
-	if (!(o = reserve(JSON_ROOM(n))))
+	if (!(o = reserve(JSON_ROOM(v->body))))
 		return RC_IO;
-	if (!(o = wire_object(o, m, n, lim, used)))
+	if (!(o = wire_object(o, v->wire, v->body, v->lim)))
 		return OUT_DECLINED;
 	olen = (size_t)(o - obuf);
 	return RC_OK;
 }
 
-int out_msg(const struct ami_msg *m)
+int out_view(const struct ami_view *v)
 {
 	switch (format) {
 	case OUT_RAW:
-		return out_raw(m);
+		return v->wire ? out_write(v->wire, v->wire_len) : out_raw(v);
 	case OUT_JSON:
-		return out_json(m);
+		return out_json(v);
 	default:
-		return out_text(m);
+		return out_text(v);
 	}
+}
+
+int out_msg(const struct ami_msg *m)
+{
+	struct ami_view v;
+
+	ami_view_of_msg(&v, m);
+	return out_view(&v);
 }
 
 int out_finish(int rc)

@@ -17,24 +17,24 @@ enum out_format out_get_format(void);
 /* A message: raw = AMI wire block, text = aligned "Key: Value" block
  * followed by a blank line, json = one compact object and a newline. */
 int out_msg(const struct ami_msg *m);
+/* The same for a view, which must be split (ami_parser_split), except for
+ * raw output of a view from the wire: its bytes as received. */
+int out_view(const struct ami_view *v);
+/* json of a view from the wire (split or not) in one pass over its bytes:
+ * what out_view makes of it. RC_OK, RC_IO, or OUT_DECLINED (nothing
+ * written) when the format is not json or the message has what this fast
+ * path leaves to out_view: a line without a colon, a name with '(' or a
+ * byte to escape, a bare "\n" line end, a repeated name, more than 64
+ * headers, more than WIRE_JSON_MAX bytes. */
+#define OUT_DECLINED (-1)
+#define WIRE_JSON_MAX 2048
+int out_json_wire(const struct ami_view *v);
 int out_write(const char *buf, size_t len);
 int out_puts(const char *s);
 int out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Appends s as a JSON string literal (quotes included). Invalid UTF-8 bytes
  * are written as \u00XX (their Latin-1 reading), so nothing is dropped. */
 int out_json_string(const char *s, size_t len);
-/* The JSON line of the message that starts at m and ends with a blank line
- * somewhere in m[0, n), straight from its bytes as received, in the pass
- * that finds that end; lim is the end of the memory m lives in (it is read
- * ahead up to there). Makes what parsing it and out_msg would. Returns
- * RC_OK with *used = its length, blank line included; RC_IO; or
- * OUT_DECLINED (nothing written) when the format is not json, its end is
- * not within n bytes or WIRE_FRAMED_MAX, or it has what this fast path
- * leaves to the parser: a line without a colon, a name with '(' or a byte
- * to escape, a bare "\n" line end, a repeated name, more than 64 headers. */
-#define OUT_DECLINED (-1)
-#define WIRE_FRAMED_MAX 2048
-int out_json_wire_framed(const char *m, size_t n, const char *lim, size_t *used);
 /* Length of the valid multi-byte UTF-8 sequence at s (at most n bytes),
  * or 0 (ASCII, or not valid UTF-8). */
 size_t out_utf8_len(const char *s, size_t n);

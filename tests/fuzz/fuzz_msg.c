@@ -3,14 +3,18 @@
  * data[0] is a control byte: bit 0 = expect a banner, bit 1 = tiny limits
  * (so the error paths run), bits 2-7 seed the sizes of the pieces the rest
  * is fed in. The input is parsed in one feed and again in those pieces
- * (alternating ami_parser_feed and space/commit); both runs must give the
- * same messages, banner and error. Each message must also survive
+ * (alternating ami_parser_feed and space/commit), once through the copying
+ * call (ami_parser_next), once through views (ami_parser_next_view, split
+ * now or later, then copied), and once by the line-by-line parser msg.c had
+ * before views (tests/unit/ref_parser.h, the oracle): every run must give
+ * the same messages, banner and error. Each message must also survive
  * ami_msg_format + a re-parse.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address -Icommon tests/fuzz/fuzz_msg.c \
  *       common/msg.c common/util.c -o fuzz_msg
  *   ./fuzz_msg -max_total_time=30 tests/fuzz/corpus/msg */
 #include "msg.h"
+#include "../unit/ref_parser.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -36,19 +40,25 @@ static void run_free(struct run *r)
 	free(r->m);
 }
 
+/* Appends a copy of m to the run. */
+static void keep(struct run *r, const struct ami_msg *m)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 8;
+		r->m = realloc(r->m, r->cap * sizeof *r->m);
+		if (!r->m)
+			abort();
+	}
+	ami_msg_init(&r->m[r->n]);
+	ami_msg_copy(&r->m[r->n++], m);
+}
+
 static int drain(struct ami_parser *p, struct run *r, struct ami_msg *tmp)
 {
 	int x;
 
 	while ((x = ami_parser_next(p, tmp)) > 0) {
-		if (r->n == r->cap) {
-			r->cap = r->cap ? r->cap * 2 : 8;
-			r->m = realloc(r->m, r->cap * sizeof *r->m);
-			if (!r->m)
-				abort();
-		}
-		ami_msg_init(&r->m[r->n]);
-		ami_msg_copy(&r->m[r->n++], tmp);
+		keep(r, tmp);
 	}
 	return x;
 }
@@ -61,14 +71,77 @@ static uint32_t next_rand(uint32_t *s)
 	return *s;
 }
 
-/* seed 0: one feed; otherwise pieces of 1..2^k bytes. */
-static void parse(struct run *r, const char *d, size_t len, int banner,
-		  const struct ami_limits *lim, uint32_t seed)
+enum way { BY_COPY, BY_VIEW, BY_REF };
+
+/* Takes every complete message: copies (way BY_COPY), or views split at
+ * once or afterwards, then copied (BY_VIEW; x picks which). */
+static int drain_views(struct ami_parser *p, struct run *r, struct ami_msg *tmp, uint32_t x)
 {
-	struct ami_parser *p = ami_parser_new(lim, banner);
+	struct ami_view v;
+	int k;
+
+	while ((k = ami_parser_next_view(p, &v, (x = x * 1103515245u + 12345u) >> 31)) > 0) {
+		if ((v.event != NULL) != (v.n ? ami_view_get(&v, "Event", &(size_t){ 0 }) != NULL : 1))
+			abort();        /* a view is an event exactly when it has Event: */
+		ami_parser_split(p, &v);
+		ami_msg_from_view(tmp, &v);
+		keep(r, tmp);
+	}
+	return k;
+}
+
+static int drain_ref(struct ref_parser *p, struct run *r, struct ami_msg *tmp)
+{
+	int x;
+
+	while ((x = ref_parser_next(p, tmp)) > 0) {
+		keep(r, tmp);
+	}
+	return x;
+}
+
+/* The oracle: the same stream through the old parser. */
+static void parse_ref(struct run *r, const char *d, size_t len, int banner,
+		      const struct ami_limits *lim, uint32_t seed)
+{
+	struct ref_parser *p = ref_parser_new(lim, banner);
 	struct ami_msg tmp;
 	size_t pos = 0, maxchunk = (size_t)1 << (seed % 9);
 
+	memset(r, 0, sizeof *r);
+	ami_msg_init(&tmp);
+	while (pos < len && r->rc == 0) {
+		uint32_t x = seed ? next_rand(&seed) : 0;
+		size_t n = seed ? 1 + x % maxchunk : len;
+		if (n > len - pos)
+			n = len - pos;
+		ref_parser_feed(p, d + pos, n);
+		pos += n;
+		r->rc = drain_ref(p, r, &tmp);
+	}
+	if (r->rc < 0)
+		snprintf(r->err, sizeof r->err, "%s", ref_parser_error(p));
+	if (ref_parser_banner(p)) {
+		r->has_banner = 1;
+		snprintf(r->banner, sizeof r->banner, "%s", ref_parser_banner(p));
+	}
+	ami_msg_free(&tmp);
+	ref_parser_free(p);
+}
+
+/* seed 0: one feed; otherwise pieces of 1..2^k bytes. */
+static void parse_way(struct run *r, const char *d, size_t len, int banner,
+		      const struct ami_limits *lim, uint32_t seed, enum way way)
+{
+	struct ami_parser *p;
+	struct ami_msg tmp;
+	size_t pos = 0, maxchunk = (size_t)1 << (seed % 9);
+
+	if (way == BY_REF) {
+		parse_ref(r, d, len, banner, lim, seed);
+		return;
+	}
+	p = ami_parser_new(lim, banner);
 	memset(r, 0, sizeof *r);
 	ami_msg_init(&tmp);
 	while (pos < len && r->rc == 0) {
@@ -86,7 +159,7 @@ static void parse(struct run *r, const char *d, size_t len, int banner,
 			ami_parser_feed(p, d + pos, n);
 		}
 		pos += n;
-		r->rc = drain(p, r, &tmp);
+		r->rc = way == BY_VIEW ? drain_views(p, r, &tmp, x) : drain(p, r, &tmp);
 	}
 	if (r->rc < 0)
 		snprintf(r->err, sizeof r->err, "%s", ami_parser_error(p));
@@ -96,6 +169,12 @@ static void parse(struct run *r, const char *d, size_t len, int banner,
 	}
 	ami_msg_free(&tmp);
 	ami_parser_free(p);
+}
+
+static void parse(struct run *r, const char *d, size_t len, int banner,
+		  const struct ami_limits *lim, uint32_t seed)
+{
+	parse_way(r, d, len, banner, lim, seed, BY_COPY);
 }
 
 static int msg_equal(const struct ami_msg *a, const struct ami_msg *b)
@@ -173,8 +252,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	banner = data[0] & 1;
 	lim = data[0] & 2 ? &tiny : NULL;
 	parse(&one, d, size - 1, banner, lim, 0);
-	parse(&pieces, d, size - 1, banner, lim, (uint32_t)(data[0] >> 2) + 1);
-	same_runs(&one, &pieces);
+	for (enum way w = BY_COPY; w <= BY_REF; w++) {
+		parse_way(&pieces, d, size - 1, banner, lim, (uint32_t)(data[0] >> 2) + 1, w);
+		same_runs(&one, &pieces);
+		run_free(&pieces);
+		parse_way(&pieces, d, size - 1, banner, lim, 0, w);
+		same_runs(&one, &pieces);
+		if (w != BY_REF)
+			run_free(&pieces);
+	}
 	for (size_t i = 0; i < one.n; i++) {
 		round_trip(&one.m[i]);
 		builder(&one.m[i]);

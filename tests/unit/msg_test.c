@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "msg.h"
+#include "ref_parser.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -95,17 +96,23 @@ static void run_free(struct run *r)
 	memset(r, 0, sizeof *r);
 }
 
+/* Appends a copy of m to the run. */
+static void keep(struct run *r, const struct ami_msg *m)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 16;
+		r->m = xrealloc(r->m, r->cap * sizeof *r->m);
+	}
+	ami_msg_init(&r->m[r->n]);
+	ami_msg_copy(&r->m[r->n++], m);
+}
+
 static int drain(struct ami_parser *p, struct run *r, struct ami_msg *tmp)
 {
 	int x;
 
 	while ((x = ami_parser_next(p, tmp)) > 0) {
-		if (r->n == r->cap) {
-			r->cap = r->cap ? r->cap * 2 : 16;
-			r->m = xrealloc(r->m, r->cap * sizeof *r->m);
-		}
-		ami_msg_init(&r->m[r->n]);
-		ami_msg_copy(&r->m[r->n++], tmp);
+		keep(r, tmp);
 	}
 	if (x < 0)
 		snprintf(r->err, sizeof r->err, "%s", ami_parser_error(p));
@@ -143,6 +150,70 @@ static void run_parse(struct run *r, const char *d, size_t len, int banner,
 	}
 	if (len == 0)
 		r->rc = drain(p, r, &tmp);
+	if (ami_parser_banner(p))
+		r->banner = xstrdup(ami_parser_banner(p));
+	ami_msg_free(&tmp);
+	ami_parser_free(p);
+}
+
+/* The same through the old line-by-line parser (ref_parser.h), in pieces
+ * of step bytes (0: one feed). */
+static void run_ref(struct run *r, const char *d, size_t len, int banner,
+		    const struct ami_limits *lim, size_t step)
+{
+	struct ref_parser *p = ref_parser_new(lim, banner);
+	struct ami_msg tmp;
+	size_t pos = 0;
+	int x = 0;
+
+	memset(r, 0, sizeof *r);
+	ami_msg_init(&tmp);
+	while ((pos < len || (len == 0 && pos == 0)) && x == 0) {
+		size_t n = step && step < len - pos ? step : len - pos;
+		ref_parser_feed(p, d + pos, n);
+		pos += n;
+		while ((x = ref_parser_next(p, &tmp)) > 0) {
+			keep(r, &tmp);
+		}
+		if (len == 0)
+			break;
+	}
+	r->rc = x;
+	if (x < 0)
+		snprintf(r->err, sizeof r->err, "%s", ref_parser_error(p));
+	if (ref_parser_banner(p))
+		r->banner = xstrdup(ref_parser_banner(p));
+	ami_msg_free(&tmp);
+	ref_parser_free(p);
+}
+
+/* Views taken one by one, split at once or later (alternating), copied. */
+static void run_views(struct run *r, const char *d, size_t len, int banner,
+		      const struct ami_limits *lim, size_t step)
+{
+	struct ami_parser *p = ami_parser_new(lim, banner);
+	struct ami_msg tmp;
+	struct ami_view v;
+	size_t pos = 0;
+	int x = 0, k = 0;
+
+	memset(r, 0, sizeof *r);
+	ami_msg_init(&tmp);
+	while ((pos < len || (len == 0 && pos == 0)) && x == 0) {
+		size_t n = step && step < len - pos ? step : len - pos;
+		ami_parser_feed(p, d + pos, n);
+		pos += n;
+		while ((x = ami_parser_next_view(p, &v, k++ & 1)) > 0) {
+			ami_parser_split(p, &v);
+			ami_msg_from_view(&tmp, &v);
+			keep(r, &tmp);
+		}
+		if (len == 0)
+			break;
+	}
+	r->rc = x;
+	if (x < 0)
+		snprintf(r->err, sizeof r->err, "%s", ami_parser_error(p));
 	if (ami_parser_banner(p))
 		r->banner = xstrdup(ami_parser_banner(p));
 	ami_msg_free(&tmp);
@@ -535,7 +606,9 @@ static void test_space_commit(void)
 	CHECK(ami_parser_next(p, &m) == 1);
 	CHECK(m.n == 1 && !strcmp(ami_name(&m, 0), "Event") && !strcmp(ami_value(&m, 0), "A"));
 	CHECK(ami_parser_next(p, &m) == 0);
-	CHECK(ami_parser_pending(p) == 1);       /* the "X" of an unfinished line */
+	/* An unfinished message keeps its bytes (a view will point at them):
+	 * "Event: B\r\n" and the "X" of an unfinished line. */
+	CHECK(ami_parser_pending(p) == 11);
 	dst = ami_parser_space(p, &room);
 	memcpy(dst, ": y\r\n\r\n", 7);
 	ami_parser_commit(p, 7);
@@ -880,6 +953,12 @@ static void test_capture(const char *dir, const char *name, int full_every_cut)
 	run_parse(&bytes, d, len, 1, NULL, 0, 4093);
 	CHECKF(runs_equal(&one, &bytes), "%s: 4093-byte reads differ", name);
 	run_free(&bytes);
+	run_ref(&bytes, d, len, 1, NULL, 0);
+	CHECKF(runs_equal(&one, &bytes), "%s: the old parser (ref_parser.h) differs", name);
+	run_free(&bytes);
+	run_views(&bytes, d, len, 1, NULL, 997);
+	CHECKF(runs_equal(&one, &bytes), "%s: views in 997-byte reads differ", name);
+	run_free(&bytes);
 	if (one.banner && runs_equal(&one, &ref)) {
 		bad = every_cut(d, len, &one, &ref, full_every_cut || len <= 64 * 1024);
 		CHECKF(bad == 0, "%s: two feeds cut at %zu differ", name, bad);
@@ -924,6 +1003,108 @@ static void test_captures(const char *dir)
 	free(names);
 }
 
+/* A socket read fills all the room the parser offers, so messages end
+ * anywhere, also in the last bytes of its buffer: a long stream read that
+ * way (and in reads of 1 to 64 bytes less than the room) must give what one
+ * feed gives. */
+static void test_full_reads(const char *dir)
+{
+	char path[4096];
+	size_t len = 0, total = 0, bad = 0;
+	char *cap, *d;
+	struct run one, reads;
+
+	snprintf(path, sizeof path, "%s/events-stream.recv.raw", dir);
+	cap = slurp(path, &len);
+	if (!CHECKF(cap != NULL, "%s: cannot read", path))
+		return;
+	d = xmalloc(len * 12);
+	for (int k = 0; k < 12; k++) {     /* the events, not the banner, again and again */
+		const char *body = k ? memchr(cap, '\n', len) + 1 : cap;
+		memcpy(d + total, body, len - (size_t)(body - cap));
+		total += len - (size_t)(body - cap);
+	}
+	run_parse(&one, d, total, 1, NULL, 0, 0);
+	for (size_t less = 0; less <= 64 && !bad; less += 7) {
+		struct ami_parser *p = ami_parser_new(NULL, 1);
+		struct ami_msg tmp;
+		size_t pos = 0;
+		memset(&reads, 0, sizeof reads);
+		ami_msg_init(&tmp);
+		while (pos < total && reads.rc == 0) {
+			size_t room, n;
+			char *dst = ami_parser_space(p, &room);
+			n = room > less ? room - less : room;
+			if (n > total - pos)
+				n = total - pos;
+			memcpy(dst, d + pos, n);
+			ami_parser_commit(p, n);
+			pos += n;
+			reads.rc = drain(p, &reads, &tmp);
+		}
+		if (!runs_equal(&one, &reads))
+			bad = less + 1;
+		run_free(&reads);
+		ami_msg_free(&tmp);
+		ami_parser_free(p);
+	}
+	CHECKF(one.n > 5000 && bad == 0, "full-room reads (%zu less) differ from one feed", bad - 1);
+	run_free(&one);
+	free(d);
+	free(cap);
+}
+
+/* Random streams of AMI-like pieces (line ends of every kind, colons,
+ * parentheses, old Command output, long runs), read with small limits in
+ * random pieces: the parser, its views and the old parser (the oracle)
+ * must agree on every message, the banner and the error. */
+static void test_against_ref(void)
+{
+	static const char *const piece[] = {
+		"Event: ", "Response: ", "Follows", "Success", "ActionID: 1", "Message: x",
+		"\r\n", "\n", "\r", "\r\n\r\n", "\n\r\n", ":", " ", "(", ")", "a", "Key:v",
+		"--END COMMAND--", "Privilege: Command", "\0", "\xff", "ChanVariable(IAX2/1:2): x=y",
+		"0123456789abcdef0123456789", "Output: ", "\r\r\n",
+	};
+	static const struct ami_limits small[] = {
+		{ .max_line = 24, .max_headers = 4, .max_msg = 96 },
+		{ .max_line = 64, .max_headers = 40, .max_msg = 4096 },
+		{ 0, 0, 0 },
+	};
+	uint32_t seed = 12345;
+	char buf[600];
+	size_t bad = 0;
+
+	for (int i = 0; i < 20000 && !bad; i++) {
+		struct run a, b, c;
+		size_t len = 0, step;
+		int banner = i & 1;
+		const struct ami_limits *lim = &small[(i >> 1) % 3];
+
+		while (len < sizeof buf - 40) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 23 == 0)
+				break;
+			const char *pc = piece[(seed >> 8) % ARRAY_LEN(piece)];
+			size_t pl = strlen(pc) + (*pc == '\0');
+			memcpy(buf + len, pc, pl);
+			len += pl;
+		}
+		step = 1 + (seed >> 4) % 40;
+		run_parse(&a, buf, len, banner, lim, 0, step);
+		run_ref(&b, buf, len, banner, lim, step);
+		run_views(&c, buf, len, banner, lim, 1 + (seed >> 12) % 17);
+		if (!runs_equal(&a, &b) || strcmp(a.err, b.err) || !runs_equal(&a, &c) ||
+		    strcmp(a.err, c.err) || !a.banner != !b.banner ||
+		    (a.banner && strcmp(a.banner, b.banner)))
+			bad = (size_t)i + 1;
+		run_free(&a);
+		run_free(&b);
+		run_free(&c);
+	}
+	CHECKF(bad == 0, "random stream %zu: the parser, its views and the old parser differ", bad);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : "tests/captures/asterisk-22";
@@ -941,6 +1122,8 @@ int main(int argc, char **argv)
 	test_space_commit();
 	test_no_alloc();
 	test_builder();
+	test_against_ref();
+	test_full_reads(dir);
 	test_captures(dir);
 	return check_summary();
 }
