@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include "ami.h"
 #include "config.h"
+#include "format.h"
 #include "output.h"
 #include "util.h"
 

@@ -1,43 +1,23 @@
-/* output.h - the only code that writes to stdout.
+/* output.h - the sink: the only code that writes to stdout.
  * Output is buffered in memory and written with write(2); callers flush
  * before they wait, so a pipe sees every message as soon as it is complete
- * while a busy stream still goes out in large writes. */
+ * while a busy stream still goes out in large writes. What the bytes look
+ * like is format.h's business. */
 #ifndef AMI_OUTPUT_H
 #define AMI_OUTPUT_H
 
 #include <stddef.h>
-#include "msg.h"
 
-enum out_format { OUT_TEXT, OUT_RAW, OUT_JSON };
-
-int out_parse_format(const char *s, enum out_format *f);   /* 0 ok, -1 bad */
-void out_set_format(enum out_format f);
-enum out_format out_get_format(void);
-
-/* A message: raw = AMI wire block, text = aligned "Key: Value" block
- * followed by a blank line, json = one compact object and a newline. */
-int out_msg(const struct ami_msg *m);
-/* The same for a view, which must be split (ami_parser_split), except for
- * raw output of a view from the wire: its bytes as received. */
-int out_view(const struct ami_view *v);
-/* json of a view from the wire (split or not) in one pass over its bytes:
- * what out_view makes of it. RC_OK, RC_IO, or OUT_DECLINED (nothing
- * written) when the format is not json or the message has what this fast
- * path leaves to out_view: a line without a colon, a name with '(' or a
- * byte to escape, a bare "\n" line end, a repeated name, more than 64
- * headers, more than WIRE_JSON_MAX bytes. */
-#define OUT_DECLINED (-1)
-#define WIRE_JSON_MAX 2048
-int out_json_wire(const struct ami_view *v);
 int out_write(const char *buf, size_t len);
+/* Room for n bytes to format into directly: write there, then say where
+ * the bytes end with out_commit. NULL once output has failed. */
+char *out_reserve(size_t n);
+void out_commit(const char *end);
+/* What a formatter may reserve at once for a usual record (the JSON of 2
+ * KiB of headers): a streaming block keeps that much room past its target. */
+#define OUT_USUAL_RESERVE (6 * 2048 + 34)
 int out_puts(const char *s);
 int out_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Appends s as a JSON string literal (quotes included). Invalid UTF-8 bytes
- * are written as \u00XX (their Latin-1 reading), so nothing is dropped. */
-int out_json_string(const char *s, size_t len);
-/* Length of the valid multi-byte UTF-8 sequence at s (at most n bytes),
- * or 0 (ASCII, or not valid UTF-8). */
-size_t out_utf8_len(const char *s, size_t n);
 /* Writes everything buffered. RC_OK or RC_IO (message printed once). */
 int out_flush(void);
 size_t out_buffered(void);

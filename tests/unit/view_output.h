@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "format.h"
 #include "output.h"
 #include "util.h"
 
