@@ -10,7 +10,7 @@ MANPAGES = $(wildcard man/*.1 man/*.5)
 DEBIAN_PKGS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev libreadline-dev \
 	bats bats-assert bats-support python3 openssl mandoc tmux
 
-.PHONY: all check unit bats demo asan valgrind fuzz bench lint install uninstall clean deps
+.PHONY: all check unit bats demo asan valgrind fuzz bench lint install uninstall clean deps deb
 
 all: ami
 
@@ -108,6 +108,22 @@ install: ami
 		ln -sf ami $(DESTDIR)$(BASHCOMPDIR)/ami-$$c; \
 		echo "complete -c ami-$$c -w 'ami $$c'" > $(DESTDIR)$(FISHCOMPDIR)/ami-$$c.fish; \
 	done
+
+# The Debian package (debian/), built by dpkg-buildpackage in a scratch copy
+# of the tree, so that this one stays as it is; the .deb, .changes and
+# .buildinfo land in $(DEB_OUT)/. DEB_BUILD_OPTIONS passes through
+# (nocheck skips the unit tests).
+DEB_OUT = build-deb
+deb:
+	@command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null || \
+		{ echo "make deb needs dpkg-dev and debhelper (apt-get install dpkg-dev debhelper)" >&2; exit 1; }
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	mkdir "$$scratch/ami-$(VERSION)" && \
+	tar -cf - --exclude-vcs --exclude=./$(DEB_OUT) . | tar -C "$$scratch/ami-$(VERSION)" -xf - && \
+	(cd "$$scratch/ami-$(VERSION)" && dpkg-buildpackage -b -us -uc -Jauto) && \
+	mkdir -p $(DEB_OUT) && rm -f $(DEB_OUT)/ami[_-]* && \
+	cp "$$scratch"/*.deb "$$scratch"/*.changes "$$scratch"/*.buildinfo $(DEB_OUT)/ && \
+	ls -l $(DEB_OUT)
 
 uninstall:
 	cd $(DESTDIR)$(BINDIR) && rm -f ami ami-*
