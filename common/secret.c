@@ -13,6 +13,22 @@
 
 #include "util.h"
 
+/* systemd hands a service its credentials (LoadCredential=) in a directory
+ * that only the service can read, named by $CREDENTIALS_DIRECTORY. Where it
+ * can, systemd leaves a file there root's, mode 0400, and lets the service's
+ * (dynamic) user read it through an ACL, whose mask shows as group read: a
+ * file of that directory is private when it is ours or root's and gives
+ * others nothing. */
+static int is_credential(const char *path, const struct stat *st)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	size_t n = dir ? strlen(dir) : 0;
+
+	return n && !strncmp(path, dir, n) && path[n] == '/' && path[n + 1] &&
+	       !strchr(path + n + 1, '/') && (st->st_uid == getuid() || st->st_uid == 0) &&
+	       !(st->st_mode & (S_IWGRP | S_IXGRP | S_IRWXO));
+}
+
 int secret_check_private(int fd, const char *kind, const char *path, const char *why)
 {
 	struct stat st;
@@ -25,6 +41,8 @@ int secret_check_private(int fd, const char *kind, const char *path, const char 
 		log_error("%s %s is not a regular file%s", kind, path, why);
 		return RC_CONFIG;
 	}
+	if (is_credential(path, &st))
+		return RC_OK;
 	if (st.st_uid != getuid()) {
 		log_error("%s %s is owned by uid %u, not by you (uid %u)%s; it must be yours",
 			  kind, path, (unsigned)st.st_uid, (unsigned)getuid(), why);
