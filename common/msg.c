@@ -807,6 +807,79 @@ static inline unsigned nl_bits(const char *b)
 #endif
 }
 
+/* The bits set in x: __builtin_popcount is a library call without the
+ * POPCNT instruction, which not every x86-64 has. */
+static inline size_t ones(uint32_t x)
+{
+	x = x - ((x >> 1) & 0x55555555u);
+	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+	return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
+}
+
+/* The limits frame() needs, and where a message being framed stands: its
+ * next line starts at ls, lines so far, whether the last ended in "\n"
+ * alone. */
+struct framing {
+	size_t max_line, max_msg, max_h;
+	size_t ls, lines;
+	int bare;
+};
+
+#define SKIM 30     /* bytes skimmed per step: 32 are looked at */
+
+/* Skims the lines of a message that is framed without being split (an
+ * event for raw or json output, or one whose name may filter it out) from
+ * s + i on, SKIM bytes a step, while they are plain: only counted, since
+ * the rules matter only for a special line, blank or a lone "\r" (the end
+ * of the message, or the stray "\r\n"), which shows as a '\n' followed by
+ * "\n" or "\r\n". Stops before the step that has one, or that could reach
+ * a limit or the data's end; returns where the line-by-line loop goes on
+ * (f moved with it). The caller makes sure that the line at f->ls is not
+ * the message's first. */
+static size_t skim(const char *s, size_t i, size_t n, size_t readable, struct framing *f)
+{
+#if defined(__SSE2__)
+	size_t end = n < readable ? n : readable, ls = f->ls, lines = f->lines;
+	const size_t max_line = f->max_line, room = f->max_h > SKIM ? f->max_h - SKIM : 0;
+	const __m128i lf = _mm_set1_epi8('\n'), c = _mm_set1_epi8('\r');
+
+	if (end >= f->max_msg)
+		end = f->max_msg - 1;
+	for (; i + 32 <= end && lines < room; i += SKIM) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+		uint32_t nl = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, lf)) |
+			      (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, lf)) << 16;
+		uint32_t cr = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, c)) |
+			      (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, c)) << 16;
+		uint32_t mine = nl & ((1u << SKIM) - 1);
+		size_t first, last;
+		/* a '\n' followed by "\n" or by "\r\n", within the step */
+		if (mine & ((nl >> 1) | ((cr >> 1) & (nl >> 2))))
+			break;
+		if (!mine) {    /* a line goes on through the step: not too long? */
+			if (i + SKIM - ls > max_line)
+				break;
+			continue;
+		}
+		first = i + (size_t)__builtin_ctz(mine);
+		last = i + 31 - (size_t)__builtin_clz(mine);
+		/* the line ending at the first '\n' began before: not blank, not
+		 * a lone "\r", not too long */
+		if (first - ls - 2 >= max_line - 1 && (first != ls + 1 || s[ls] == '\r'))
+			break;
+		lines += ones(mine);
+		f->bare = s[last - 1] != '\r';
+		ls = last + 1;
+	}
+	f->ls = ls;
+	f->lines = lines;
+#else
+	(void)s, (void)n, (void)readable, (void)f;
+#endif
+	return i;
+}
+
 /* Frames the message at start: LINE_END when it is complete (its blank line
  * ends at start + pos), LINE_GO_ON when more bytes are needed, LINE_ERROR.
  * Every '\n' is found 16 bytes at a time; nothing is scanned twice. The
@@ -830,6 +903,13 @@ static int frame(struct ami_parser *p, int split)
 			unsigned m;
 			size_t step = 16;
 			int fast;
+			if (!rec && head && lines > 0 && max_line >= 32) {
+				struct framing f = { max_line, max_msg, max_h, ls, lines, bare };
+				i = skim(s, i, n, readable, &f);
+				ls = f.ls;
+				lines = f.lines;
+				bare = f.bare;
+			}
 			if (i + 16 <= n && i + 16 <= readable) {
 				m = nl_bits(s + i);
 			} else if (i + 16 <= readable) {
