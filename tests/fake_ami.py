@@ -17,7 +17,10 @@ shares a class with the user's write classes), reader/world (read=all,
 write=call,reporting: no Filter).
 
 --log FILE         one line per received message: "RECV <Action> Name=value ..."
-                   (Secret and Key shown as ****), plus "CONNECT <peer>", "CLOSE <peer>"
+                   (Secret and Key shown as ****), plus "CONNECT <peer>", and at
+                   the end of a TCP/TLS connection "SENT <bytes> <peer>" (all it
+                   was sent: compare a client with and without filters) and
+                   "CLOSE <peer>"
 --violations FILE  one line per protocol violation by the client (the server
                    still answers like Asterisk would); helper.bash fails the
                    test when this file is not empty
@@ -48,7 +51,90 @@ write=call,reporting: no Filter).
                    no-read also gives the listening socket a tiny receive
                    buffer: with small send buffers too (hostile.bats sets
                    them in a network namespace) a big action then blocks
---user NAME:SECRET one more user with every permission (repeatable)
+--user NAME:SECRET one more user with every permission (repeatable);
+--user NAME:SECRET:READ:WRITE  with manager.conf read/write class lists,
+                   e.g. ops:pw:all:call,reporting (no originate, command, system)
+
+The live PBX (everything below is kept as a real Asterisk 22 shows it; the
+captures tcp-state-lists-idle/-busy, events-call-bridged, events-queue,
+events-confbridge, events-devicestate; tests/capture_check.py compares):
+  It starts as the captured PBX was when idle: queues support (no members)
+  and sales (static member "Agent Smith", Local/wait20@test), hint test,100
+  on Custom:lab100 (UNAVAILABLE), cached device states of queues and rooms
+  700/701. List actions: BridgeList, BridgeInfo, ConfbridgeListRooms (no
+  room: Response Error "No active conferences."), ConfbridgeList,
+  QueueStatus (Queue:, Member:), QueueSummary, ExtensionStateList,
+  ExtensionState, DeviceStateList, PresenceStateList (empty),
+  CoreShowChannelMap; CoreShowChannels/Status/core show channels concise
+  carry the BridgeId.
+  Originate drives it like the captured dialplan:
+    Local/dial@test        ;2 runs Dial(Local/wait20@test,30): a two-party
+                           call in a basic bridge, 4 channels, one Linkedid
+    Local/7xx@confbridge   (any digits) ;2 joins ConfBridge 7xx (softmix
+                           bridge, ConfbridgeStart/Join/Leave/End)
+    Local/queue@test       ;2 waits in queue support (QueueCallerJoin...);
+    Local/sales@test       ... in sales, where Agent Smith answers at once
+                           (AgentCalled/Connect/Complete, QueueMemberStatus)
+    Application ChanSpy    Data PREFIX[,options]: ChanSpyStart on the first
+                           channel up named PREFIX..., ChanSpyStop when one
+                           ends (option E: the spyer ends with its spyee)
+    Context/Exten          the ;1 leg (or a single channel) runs that
+                           dialplan: confbridge,7xx / test,queue / test,sales
+                           join the same way; Application ConfBridge or
+                           Queue as well
+  Hangup ends what goes with a channel: its Local half, a basic bridge's
+  other parties (BridgeLeave/Destroy), a queue wait (QueueCallerAbandon),
+  a conference seat. Redirect of a bridged channel: it leaves, the bridge
+  dissolves, the other party's dialplan ends (it hangs up); into
+  confbridge,7xx or test,queue it joins. BlindTransfer (two-party call:
+  the other party goes to Exten@Context, the transferer hangs up; Result
+  Invalid/Not Permitted otherwise). Atxfer: "No attended transfer feature
+  code found" (stock features.conf). QueueAdd/QueueRemove/QueuePause with
+  the captured answers and events (a new free member takes a waiting
+  caller). ConfbridgeKick/Mute/Unmute. Setvar DEVICE_STATE(Custom:x)=STATE:
+  DeviceStateChange and ExtensionStatus when it changes; Getvar
+  DEVICE_STATE(dev) and EXTENSION_STATE(exten@context).
+  Applications never end by themselves (Wait, Queue timeouts...): only
+  Hangup, Redirect, transfers or the --calls traffic end calls.
+--calls N          N answered two-party calls between endpoints PJSIP/1000...
+                   (2N channels PJSIP/<ext>-<seq>, names and caller IDs like
+                   "Alice Jones" <1000>, Linkedid = the caller's Uniqueid, one
+                   basic bridge each, hints <ext>@from-internal), up for a
+                   while; with --event-rate R (and no --events) the PBX lives:
+                   about R events/s of calls that end (a phone hangs up),
+                   ring and are answered, about N calls up at any time
+--conferences N    rooms 700, 701, ... with --conference-size (3) endpoints each
+--queue-callers N  N callers from PJSIP/trunk waiting in queue support
+--flood-mix SPEC   the --events corpus is made of events in proportions SPEC
+                   ("VarSet=70,Newexten=20,Hangup=10"; other names are plain
+                   channel events) over 50 channels: 1 in 50 is PJSIP/100-...,
+                   the others PJSIP/201-... to PJSIP/249-...
+--asterisk-version V   claim that version: banner (AMI 7.0.3 for 18, 11.0.0 for
+                   22...), CoreSettings, core show version, HTTP Server header;
+                   before 20.11/21.6/22.1 Filter knows no MatchCriteria (it is
+                   ignored: Filter is a regex, an empty one matches everything)
+--clock-offset S   Ping's Timestamp (and --timestampevents) S seconds off
+--webenabled no    manager.conf webenabled: CoreSettings CoreHTTPenabled No,
+                   fake_ami_http.py answers 404 for the AMI URIs
+--allowmultiplelogin no, --timestampevents, --channelvars A,B,
+--disabledevents Newexten,VarSet   the manager.conf settings (manager show
+                   settings shows them; timestampevents adds Timestamp: to
+                   events, channelvars adds ChanVariable: A=... to channel
+                   snapshots, disabledevents never raises those events)
+
+CLI over Command, as main/manager.c prints it: manager show settings,
+manager show user NAME, manager show users, manager show connected (file
+descriptors are connection number + 40), manager kick session FD (that
+connection is closed: "a reconnect with a changed world").
+
+Filter follows main/manager.c (manager_add_filter, filter_cmp_fn,
+should_send_event): see EventFilters.
+
+Action: FakePBX (not Asterisk's: for tests only, no privilege needed)
+  Operation: hold|unhold  Channel: X   Hold/Unhold (an endpoint: ONHOLD)
+  Operation: talk  Channel: X  Talking: on|off   ConfbridgeTalking
+  Operation: calls  Count: N   bring the --calls calls to N now (events)
+  Operation: drop              close every other session (a network drop)
 
 Originate outcomes are chosen by words in the dial string (after "Tech/"):
   nonexistent | fail | hangup, or tech Bogus/   Failure, Reason 0
@@ -77,6 +163,7 @@ import struct
 import sys
 import threading
 import time
+import uuid
 
 # ---------------------------------------------------------------------------
 # Constants taken from Asterisk 22 (manager.c, manager.h) and the captures.
@@ -237,15 +324,34 @@ VoicemailUsersList: List All Voicemail User Information.  (Priv: call,reporting,
 VoicemailUserStatus: Show the status of given voicemail user's info.  (Priv: call,reporting,all)
 WaitEvent: Wait for an event to occur.  (Priv: <none>)""".split("\n")
 
-CORESETTINGS = [
-    "AMIversion: " + AMI_VERSION, "AsteriskVersion: " + ASTERISK_VERSION,
-    "SystemName: ", "CoreMaxCalls: 0", "CoreMaxLoadAvg: 0.000000", "CoreRunUser: ",
-    "CoreRunGroup: ", "CoreMaxFilehandles: 0", "CoreRealTimeEnabled: No",
-    "CoreCDRenabled: Yes", "CoreHTTPenabled: Yes", "SoundsSearchCustomDir: No",
-]
+
+
+def coresettings():
+    return ["AMIversion: " + AMI_VERSION, "AsteriskVersion: " + ASTERISK_VERSION,
+            "SystemName: ", "CoreMaxCalls: 0", "CoreMaxLoadAvg: 0.000000", "CoreRunUser: ",
+            "CoreRunGroup: ", "CoreMaxFilehandles: 0", "CoreRealTimeEnabled: No",
+            "CoreCDRenabled: Yes", "CoreHTTPenabled: " + ("Yes" if MANAGER.webenabled else "No"),
+            "SoundsSearchCustomDir: No"]
+
 
 VERSION_LINE = ("Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux "
                 "on 2026-11-26 06:04:47 UTC")
+
+# The AMI version each Asterisk major release announces (manager.h).
+AMI_VERSIONS = {16: "5.0.5", 17: "6.0.0", 18: "7.0.3", 19: "8.0.2", 20: "9.0.0", 21: "10.0.0",
+                22: "11.0.0", 23: "12.0.0"}
+
+
+def claim_version(version):
+    """--asterisk-version: the banner, CoreSettings, core show version and
+    HTTP's Server header say it; MatchCriteria follows it."""
+    global BANNER, AMI_VERSION, ASTERISK_VERSION, VERSION_LINE
+    parts = [int(p) for p in re.findall(r"\d+", version)[:3]] + [0, 0]
+    MANAGER.version = tuple(parts[:3])
+    AMI_VERSION = AMI_VERSIONS.get(parts[0], "11.0.0")
+    ASTERISK_VERSION = version
+    BANNER = to_bytes("Asterisk Call Manager/%s\r\n" % AMI_VERSION)
+    VERSION_LINE = VERSION_LINE.replace("Asterisk 22.10.1 ", "Asterisk %s " % version)
 
 DIALPLAN_TEST = """\
 [ Context 'test' created by 'pbx_config' ]
@@ -295,6 +401,28 @@ OUTCOME_WORDS = [("nonexistent", ("fail", 0, 0)), ("fail", ("fail", 0, 16)),
                  ("hangup", ("fail", 0, 16)), ("busy", ("fail", 5, 17)),
                  ("congest", ("fail", 8, 34)), ("noanswer", ("noanswer", 3, 19)),
                  ("slow", ("slow", 4, None))]
+
+
+class ManagerConf:
+    """The manager.conf [general] settings the options set (manager show
+    settings prints them), and the Asterisk version the server claims."""
+    timestampevents = False
+    channelvars = ()
+    disabledevents = ()
+    webenabled = True
+    allowmultiplelogin = True
+    displayconnects = True
+    clock_offset = 0.0
+    version = (22, 10, 1)
+
+    def match_criteria(self):
+        """Filter's MatchCriteria came with 20.11, 21.6 and 22.1."""
+        major, minor = self.version[0], self.version[1]
+        return major >= 23 or (major, minor) >= {20: (20, 11), 21: (21, 6),
+                                                 22: (22, 1)}.get(major, (99, 0))
+
+
+MANAGER = ManagerConf()
 
 
 class User:
@@ -436,12 +564,38 @@ class Event:
 
     @classmethod
     def build(cls, name, category, lines):
-        return cls(encode(["Event: " + name, "Privilege: " + authority_to_str(category)] + lines))
+        """The same bytes as encode(["Event: ...", "Privilege: ..."] + lines),
+        made without parsing them again (the --calls traffic makes many)."""
+        ev = cls.__new__(cls)
+        head = "Event: %s\r\nPrivilege: %s\r\n" % (name, privilege_str(category))
+        if MANAGER.timestampevents:
+            # manager.conf timestampevents: a Timestamp right after Privilege.
+            head += "Timestamp: %.6f\r\n" % (time.time() + MANAGER.clock_offset)
+        ev.text = head + "".join(line + "\r\n" for line in lines) + "\r\n"
+        ev.data, ev.name, ev.category = to_bytes(ev.text), name, category
+        return ev
+
+    def lines(self):
+        """The header lines without CR, built once (filters read them)."""
+        cached = self.__dict__.get("_lines")
+        if cached is None:
+            cached = self._lines = self.text.split("\r\n")
+        return cached
 
     def header(self, name):
         prefix = name.lower() + ":"
         return [line[len(prefix):].lstrip() for line in self.text.split("\r\n")
                 if line.lower().startswith(prefix)]
+
+
+PRIVILEGE_STR = {}
+
+
+def privilege_str(category):
+    text = PRIVILEGE_STR.get(category)
+    if text is None:
+        text = PRIVILEGE_STR[category] = authority_to_str(category)
+    return text
 
 
 def now_tv(t=None):
@@ -580,6 +734,9 @@ class Channel:
         self.vars = {}
         self.peer = None          # the other half of a Local channel
         self.created = time.time()
+        self.answered = None      # when it went Up (ConfbridgeList AnsweredTime)
+        self.bridge = None        # the Bridge it is in (BridgeId, BridgeEnter/Leave)
+        self.role = None          # what the live PBX does with it (PbxRole)
 
     def seconds(self):
         return int(time.time() - self.created)
@@ -605,7 +762,12 @@ def chan_blob(ch, prefix=""):
               ("Language", "en"), ("AccountCode", ch.account), ("Context", ch.context),
               ("Exten", ch.exten), ("Priority", ch.priority), ("Uniqueid", ch.uniqueid),
               ("Linkedid", ch.linkedid)]
-    return ["%s%s: %s" % (prefix, k, v) for k, v in fields]
+    out = ["%s%s: %s" % (prefix, k, v) for k, v in fields]
+    # manager.conf channelvars: ast_manager_build_channel_state_string_prefix
+    # appends them to every channel snapshot.
+    out += ["%sChanVariable: %s=%s" % (prefix, name, ch.vars.get(name, ""))
+            for name in MANAGER.channelvars]
+    return out
 
 
 def ev_chan(name, cls, ch, extra=()):
@@ -638,10 +800,17 @@ def ev_callerid(ch):
 
 
 # ---------------------------------------------------------------------------
-# Event filters (Filter action): legacy regex and 22.1+ MatchCriteria.
+# Event filters (Filter action): legacy regex and 20.11+/21.6+/22.1+
+# MatchCriteria, as main/manager.c does them (action_filter,
+# manager_add_filter, filter_cmp_fn, match_eventdata, should_send_event).
 
+FILTER_FORMAT = "Filter was formatted incorrectly.  Check the syntax of the filter given."
+FILTER_COMPILE = "Filter did not compile.  Check the syntax of the filter given."
+
+# match_eventdata(): a string method compares with strcmp/strstr, so case
+# matters; "none" matches anything.
 FILTER_METHODS = {
-    "regex": lambda pat, s: re.search(pat, s) is not None,
+    "regex": lambda pat, s: pat.search(s) is not None,
     "exact": lambda pat, s: s == pat,
     "starts_with": lambda pat, s: s.startswith(pat),
     "ends_with": lambda pat, s: s.endswith(pat),
@@ -650,52 +819,132 @@ FILTER_METHODS = {
 }
 
 
+class EventFilter:
+    """One event_filter_entry: an optional event name, an optional header
+    (stored with its ':'), a match method and its pattern."""
+
+    def __init__(self):
+        self.exclude = False
+        self.method = "regex"
+        self.name = self.header = None
+        self.pattern = None
+
+    def matches(self, ev):
+        """filter_cmp_fn(): the name must be equal (Asterisk compares
+        ast_str_hash values: case-sensitive); without a header the whole event
+        text (Event: line to the blank line) is matched; with one, each line
+        that starts with "Header:" (case-sensitive), value after the blanks,
+        empty values skipped, until one matches."""
+        if self.name is not None and ev.name != self.name:
+            return False
+        method = FILTER_METHODS[self.method]
+        if self.header is None:
+            return method(self.pattern, ev.text)
+        n = len(self.header)
+        for line in ev.lines():
+            if line.startswith(self.header):
+                value = line[n:].lstrip(BLANKS)
+                if value and method(self.pattern, value):
+                    return True
+        return False
+
+
+def parse_filter_options(entry, text):
+    """The advanced part of manager_add_filter(): the MatchCriteria text is
+    cut with strtok_r(" ,)"), each option recognised by its first letters
+    (strncmp), its value after the "(" stripped. Returns an error or None."""
+    for option in [t for t in re.split(r"[ ,)]", text) if t]:
+        key = next((k for k in ("action", "name", "header", "method") if option.startswith(k)),
+                   None)
+        if key is None or "(" not in option:
+            return FILTER_FORMAT
+        value = option.split("(", 1)[1].strip()
+        if not value:
+            return FILTER_FORMAT
+        if key == "action":
+            if value not in ("include", "exclude"):
+                return FILTER_FORMAT
+            entry.exclude = value == "exclude"
+        elif key == "name":
+            entry.name = value
+        elif key == "header":
+            entry.header = value if value.endswith(":") else value + ":"
+        elif value in FILTER_METHODS:
+            entry.method = value
+        else:
+            return FILTER_FORMAT
+        entry.found.add(key)
+    return None
+
+
+def make_filter(criteria, pattern, advanced):
+    """manager_add_filter(): (EventFilter, None) or (None, error text).
+    A leading '!' makes an exclude filter in both forms (action() wins);
+    a legacy filter needs a pattern; an advanced one defaults to method
+    none, which must come without a pattern and with a name or header."""
+    entry = EventFilter()
+    if pattern.startswith("!"):
+        entry.exclude, pattern = True, pattern[1:]
+    if advanced:
+        entry.method, entry.found = "none", set()
+        # The text after "eventfilter(", so it always ends with ")".
+        err = parse_filter_options(entry, (criteria + ")").strip())
+        if err or not entry.found:
+            return None, err or FILTER_FORMAT
+        if bool(pattern) == (entry.method == "none"):
+            return None, FILTER_FORMAT
+        if entry.method == "none" and entry.name is None and entry.header is None:
+            return None, FILTER_FORMAT
+    elif not pattern:
+        return None, FILTER_FORMAT
+    if entry.method == "regex":
+        try:
+            # regcomp(REG_EXTENDED): Python's re is close enough for tests.
+            pattern = re.compile(pattern)
+        except re.error:
+            return None, FILTER_COMPILE
+    entry.pattern = pattern
+    return entry, None
+
+
+def make_legacy_filter(pattern):
+    """Before 20.11/21.6/22.1 Filter had no MatchCriteria (the header is
+    ignored): Filter is a regex on the whole event, '!' excludes, and an
+    empty one compiles (glibc accepts it) and so matches everything."""
+    entry = EventFilter()
+    if pattern.startswith("!"):
+        entry.exclude, pattern = True, pattern[1:]
+    try:
+        entry.pattern = re.compile(pattern)
+    except re.error:
+        return None, FILTER_COMPILE
+    return entry, None
+
+
 class EventFilters:
-    """No filters: everything passes. Includes only: an event must match one.
-    Excludes only: it must match none. Both: includes first, then excludes."""
+    """should_send_event(): no filters, everything passes; includes only, an
+    event must match one; excludes only, it must match none; both: it must
+    match an include and then no exclude. Filters only add up."""
 
     def __init__(self):
         self.include, self.exclude = [], []
 
-    def add(self, criteria, pattern):
-        """Returns an error message, or None when the filter was added."""
-        opts = {"action": "include", "method": "regex"}
-        if criteria:
-            items = re.findall(r"\s*(\w+)\(([^()]*)\)\s*(?:,|$)", criteria)
-            rebuilt = ",".join("%s(%s)" % kv for kv in items)
-            if not items or rebuilt != re.sub(r"\s*,\s*", ",", criteria.strip()):
-                return "Filter was formatted incorrectly.  Check the syntax of the filter given."
-            opts.update((k.lower(), v) for k, v in items)
-            if (opts["action"] not in ("include", "exclude") or opts["method"] not in FILTER_METHODS
-                    or set(opts) - {"action", "method", "name", "header"}):
-                return "Filter was formatted incorrectly.  Check the syntax of the filter given."
-        elif not pattern:
-            return "Filter was formatted incorrectly.  Check the syntax of the filter given."
-        elif pattern.startswith("!"):
-            opts["action"], pattern = "exclude", pattern[1:]
-        if opts["method"] == "regex":
-            try:
-                pattern = re.compile(pattern)
-            except re.error:
-                return "Filter did not compile.  Check the syntax of the filter given."
-        method = FILTER_METHODS[opts["method"]]
-        pred = self._predicate(opts.get("name"), opts.get("header"), method, pattern)
-        (self.include if opts["action"] == "include" else self.exclude).append(pred)
-        return None
-
-    @staticmethod
-    def _predicate(name, header, method, pattern):
-        def pred(ev):
-            if name and ev.name != name:
-                return False
-            targets = ev.header(header) if header else [ev.text]
-            return any(method(pattern, t) for t in targets)
-        return pred
+    def add(self, criteria, pattern, advanced=True):
+        """Returns an error message, or None when the filter was added.
+        action_filter() makes the criteria "eventfilter(<MatchCriteria>)"
+        when MatchCriteria is not empty: that decides the advanced form."""
+        if advanced:
+            entry, err = make_filter(criteria, pattern, bool(criteria))
+        else:
+            entry, err = make_legacy_filter(pattern)
+        if entry is not None:
+            (self.exclude if entry.exclude else self.include).append(entry)
+        return err
 
     def match(self, ev):
-        if self.include and not any(p(ev) for p in self.include):
+        if self.include and not any(f.matches(ev) for f in self.include):
             return False
-        return not any(p(ev) for p in self.exclude)
+        return not any(f.matches(ev) for f in self.exclude)
 
 
 # ---------------------------------------------------------------------------
@@ -732,6 +981,8 @@ class World:
 
     def broadcast(self, ev):
         """manager_event(): every session decides by its own mask and filters."""
+        if ev.name in MANAGER.disabledevents:
+            return      # manager.conf disabledevents: never raised at all
         with self.lock:
             targets = list(self.sessions)
         for s in targets:
@@ -825,7 +1076,7 @@ def answer_leg(ch):
     ch.state = 6
     if ch.name.endswith(";2"):
         ch.priority = 2
-        ch.app, ch.appdata = DIALPLAN_APP.get(ch.exten, ("Wait", "3600"))
+        ch.app, ch.appdata = dialplan_app(ch.context, ch.exten)
 
 
 def hangup_events(ch, cause):
@@ -843,6 +1094,11 @@ def hangup_events(ch, cause):
 
 
 def hangup_channel(world, ch, cause):
+    if world.pbx.involved(ch):
+        with world.lock:
+            evs = world.pbx.hangup(ch, cause)
+            world.post_all(evs)
+        return bool(evs)
     gone = world.detach(ch)
     if ch in gone:
         world.post_all(hangup_events(ch, cause))
@@ -975,7 +1231,7 @@ def originate_answer(world, o, legs, report):
     if o.app:
         one.app, one.appdata = o.app, o.appdata
     else:
-        one.app, one.appdata = DIALPLAN_APP.get(o.exten, ("Wait", "3600"))
+        one.app, one.appdata = dialplan_app(o.context, o.exten)
     world.attach(legs)
     world.post_all(evs)
     report(True, 4, one)
@@ -988,6 +1244,7 @@ def originate_answer(world, o, legs, report):
         # The ;1 leg goes to Context/Exten/Priority only once answered.
         one.context, one.exten, one.priority = o.context, o.exten, o.pi
         evs.append(ev_newexten(one))
+    answered_into_pbx(world, o, legs, evs)
     world.post_all(evs)
 
 
@@ -998,6 +1255,8 @@ def run_originate(world, o, report):
     legs = [] if o.tech.lower() == "bogus" else world.new_legs(o.tech, o.data, o.ids)
     if kind == "fail":
         originate_fail(world, o, legs, reason, cause, report)
+        return
+    if kind == "answer" and originate_into_pbx(world, o, legs, report):
         return
     world.post_all(originate_setup(o, legs))
     if kind in ("noanswer", "slow"):
@@ -1011,6 +1270,1132 @@ def run_originate(world, o, report):
     originate_answer(world, o, legs, report)
     if "short" in o.data.lower():
         threading.Timer(1.0, hangup_channel, (world, legs[0], 16)).start()
+
+
+# ---------------------------------------------------------------------------
+# The live PBX: bridges, conferences, queues, device and extension states,
+# as the captures tcp-state-lists-*, events-call-bridged, events-queue,
+# events-confbridge and events-devicestate show them (README quirks 37-39).
+# Everything here runs with world.lock held and returns the events to post.
+
+# enum ast_device_state, in order: QueueMember's Status is the index.
+DEVICE_STATES = ["UNKNOWN", "NOT_INUSE", "INUSE", "BUSY", "INVALID", "UNAVAILABLE",
+                 "RINGING", "RINGINUSE", "ONHOLD"]
+# ast_devstate_to_extenstate() and ast_extension_state2str().
+EXTEN_OF_DEVICE = {"ONHOLD": 16, "BUSY": 2, "UNKNOWN": 0, "UNAVAILABLE": 4, "INVALID": 4,
+                   "RINGINUSE": 9, "RINGING": 8, "INUSE": 1, "NOT_INUSE": 0}
+EXTEN_STATE_TEXT = {0: "Idle", 1: "InUse", 2: "Busy", 4: "Unavailable", 8: "Ringing",
+                    9: "InUse&Ringing", 16: "Hold", 17: "InUse&Hold"}
+# func_extstate's EXTENSION_STATE() names.
+EXTEN_STATE_FUNC = {0: "NOT_INUSE", 1: "INUSE", 2: "BUSY", 4: "UNAVAILABLE", 8: "RINGING",
+                    9: "RINGINUSE", 16: "ONHOLD", 17: "HOLDINUSE"}
+# The VarSets Dial() and Queue() clear before they start (events-call-bridged).
+DIAL_VARS = ["DIALSTATUS", "DIALEDPEERNUMBER", "DIALEDPEERNAME", "ANSWEREDTIME",
+             "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "RINGTIME", "RINGTIME_MS",
+             "PROGRESSTIME", "PROGRESSTIME_MS"]
+QUEUE_VARS = ["ANSWEREDTIME", "ANSWEREDTIME_MS", "DIALEDTIME", "DIALEDTIME_MS", "QUEUEWAIT",
+              "QUEUEWAIT_MS"]
+FIRST_NAMES = ["Alice", "Bob", "Carol", "Dave", "Erin", "Frank", "Grace", "Heidi", "Ivan",
+               "Judy", "Mallory", "Niaj", "Olivia", "Peggy", "Rupert", "Sybil", "Trent",
+               "Victor", "Walter", "Yvonne"]
+LAST_NAMES = ["Jones", "Smith", "Meyer", "Dubois", "Rossi", "Novak", "Silva", "Berg",
+              "Kowalski", "Murphy", "Tanaka", "Larsen", "Moreau", "Fischer", "Costa"]
+
+
+def person(i):
+    return "%s %s" % (FIRST_NAMES[i % len(FIRST_NAMES)],
+                      LAST_NAMES[i // len(FIRST_NAMES) % len(LAST_NAMES)])
+
+
+def dialplan_app(context, exten):
+    """What the captured dialplan runs at context,exten (README: [test],
+    [confbridge] _X. => ConfBridge(${EXTEN}), [park] 1234)."""
+    if context == "test":
+        special = {"dial": ("Dial", "Local/wait20@test,30"), "queue": ("Queue", "support,,,,120"),
+                   "sales": ("Queue", "sales,,,,60"), "100": ("Wait", "60")}
+        if exten in special:
+            return special[exten]
+    if context == "confbridge" and exten.isdigit():
+        return ("ConfBridge", exten)
+    if context == "park" and exten == "1234":
+        return ("Wait", "600")
+    return DIALPLAN_APP.get(exten, ("Wait", "3600"))
+
+
+class Role:
+    """What a channel does in the live PBX besides its dialplan."""
+
+    def __init__(self):
+        self.conf = None            # Conference it is a member of
+        self.talking = self.muted = False
+        self.queue = None           # Queue it waits in
+        self.joined = 0.0           # when it joined the queue or conference
+        self.position = 0           # its original queue position
+        self.agent = None           # AgentCall (caller and agent share it)
+        self.spyee = None           # the channel a ChanSpy spyer listens to
+        self.spy_exit = False       # ChanSpy option E
+        self.spyers = []            # who spies on it
+        self.dialed = None          # the other end of a call still ringing
+        self.hold = False
+        self.traffic = False        # a --calls endpoint channel
+
+
+def role_of(ch):
+    if ch.role is None:
+        ch.role = Role()
+    return ch.role
+
+
+class Bridge:
+    """A bridge snapshot: two-party calls are basic/simple_bridge, a
+    conference is base/softmix created by ConfBridge and named after the
+    room; BridgeNumChannels also counts ConfBridge's announcer (CBAnn)."""
+
+    def __init__(self, conference=None):
+        self.uniqueid = str(uuid.uuid4())
+        self.conference = conference
+        if conference:
+            self.kind = ("base", "softmix", "ConfBridge", conference)
+        else:
+            self.kind = ("basic", "simple_bridge", "<unknown>", "<unknown>")
+        self.channels = []
+        self.hidden = 0
+
+    def blob(self):
+        t = self.kind
+        return ["BridgeUniqueid: " + self.uniqueid, "BridgeType: " + t[0],
+                "BridgeTechnology: " + t[1], "BridgeCreator: " + t[2], "BridgeName: " + t[3],
+                "BridgeNumChannels: %d" % (len(self.channels) + self.hidden),
+                "BridgeVideoSourceMode: none"]
+
+
+class Conference:
+    def __init__(self, name):
+        self.name = name
+        self.bridge = Bridge(name)
+        self.members = []
+        self.locked = False
+        self.announcer = ""
+
+
+class QueueMember:
+    def __init__(self, name, interface, membership, login):
+        self.name, self.interface, self.state_interface = name, interface, interface
+        self.membership, self.login = membership, login
+        self.penalty = self.calls = self.last_call = self.last_pause = self.in_call = 0
+        self.paused, self.reason, self.status = 0, "", 1
+
+    def fields(self, list_item=False):
+        """QueueMember list items say Name/Location; the events say
+        MemberName/Interface and add Ringinuse."""
+        head = (["Name: " + self.name, "Location: " + self.interface] if list_item
+                else ["MemberName: " + self.name, "Interface: " + self.interface])
+        tail = [] if list_item else ["Ringinuse: 1"]
+        return head + [
+            "StateInterface: " + self.state_interface, "Membership: " + self.membership,
+            "Penalty: %d" % self.penalty, "CallsTaken: %d" % self.calls,
+            "LastCall: %d" % self.last_call, "LastPause: %d" % self.last_pause,
+            "LoginTime: %d" % self.login, "InCall: %d" % self.in_call,
+            "Status: %d" % self.status, "Paused: %d" % self.paused,
+            "PausedReason: " + self.reason] + tail + ["Wrapuptime: 0"]
+
+
+class Queue:
+    def __init__(self, name, timeout):
+        self.name, self.timeout = name, timeout
+        self.members, self.callers = [], []
+        self.completed = self.abandoned = 0
+        self.holdtime = self.talktime = 0
+
+    def available(self):
+        return [m for m in self.members if not m.paused and not m.in_call
+                and DEVICE_STATES[m.status] in ("NOT_INUSE", "UNKNOWN")]
+
+
+class AgentCall:
+    """A queue caller connected to a member: for AgentComplete."""
+
+    def __init__(self, queue, member, caller, agent, held):
+        self.queue, self.member, self.caller, self.agent = queue, member, caller, agent
+        self.held, self.start, self.done = held, time.time(), False
+
+
+def ev_device(dev, state):
+    return Event.build("DeviceStateChange", PERM["call"], ["Device: " + dev, "State: " + state])
+
+
+def ev_varset(ch, var, value):
+    return ev_chan("VarSet", "dialplan", ch, ["Variable: " + var, "Value: " + value])
+
+
+def ev_bridge(name, bridge, ch=None):
+    return Event.build(name, PERM["call"], bridge.blob() + (chan_blob(ch) if ch else []))
+
+
+def ev_conf(name, conf, ch=None, extra=()):
+    return Event.build(name, PERM["call"], ["Conference: " + conf.name] + conf.bridge.blob()
+                       + (chan_blob(ch) if ch else []) + list(extra))
+
+
+def ev_member(name, queue, member):
+    return Event.build(name, PERM["agent"], ["Queue: " + queue.name] + member.fields())
+
+
+def ev_two(name, cls, src, dest, extra):
+    """Events about two channels: the source's snapshot, then Dest*."""
+    return Event.build(name, PERM[cls], chan_blob(src) + chan_blob(dest, "Dest") + list(extra))
+
+
+def ev_agent(name, call, extra=()):
+    return ev_two(name, "agent", call.caller, call.agent,
+                  ["Queue: " + call.queue.name, "Interface: " + call.member.interface,
+                   "MemberName: " + call.member.name] + list(extra))
+
+
+def ev_extension(exten, context, hint, status):
+    return Event.build("ExtensionStatus", PERM["call"], [
+        "Exten: " + exten, "Context: " + context, "Hint: " + hint, "Status: %d" % status,
+        "StatusText: " + EXTEN_STATE_TEXT.get(status, "Unknown")])
+
+
+def unknown_plain(v):
+    """Queue list items spell an unset caller ID "unknown" (quirk 38)."""
+    return v if v else "unknown"
+
+
+def is_channel_device(dev):
+    """Devices whose state comes from their channels (Local/..., PJSIP/...),
+    as opposed to the ones set or kept by a module (Custom:, Queue:,
+    confbridge:)."""
+    return "/" in dev and not dev.startswith(("Queue:", "Custom:", "confbridge:"))
+
+
+class Pbx:
+    """The state of the live PBX next to World.channels. It starts as the
+    captured PBX was when idle (tcp-state-lists-idle): queues support (no
+    members) and sales (static member Agent Smith, Local/wait20@test), hint
+    test,100 -> Custom:lab100, and the cached device states of that list."""
+
+    def __init__(self, world):
+        self.world = world
+        self.bridges = {}           # uniqueid -> Bridge, in creation order
+        self.confs = {}             # room -> Conference
+        self.queues = {}
+        self.devices = {}           # the cached device states (DeviceStateList)
+        self.hints = {}             # (exten, context) -> [device, extension state]
+        self.hints_by_device = {}
+        self.names = {}             # --calls endpoint -> caller ID name
+        self.calls, self.ringing, self.free_exts = [], [], []
+        self.target = 0             # how many --calls calls to keep up
+        self.emitted = set()        # members whose QueueMemberStatus went out
+        login = int(world.start)
+        self.queues["support"] = Queue("support", "120")
+        sales = self.queues["sales"] = Queue("sales", "60")
+        sales.members.append(QueueMember("Agent Smith", "Local/wait20@test", "static", login))
+        for dev, state in [("Custom:lab100", "UNAVAILABLE"),
+                           ("Queue:sales_pause_Local/wait20@test", "NOT_INUSE"),
+                           ("Queue:support_avail", "INUSE"), ("Queue:sales_avail", "NOT_INUSE"),
+                           ("Queue:support_pause_Local/wait20@test", "NOT_INUSE"),
+                           ("confbridge:701", "NOT_INUSE"), ("confbridge:700", "NOT_INUSE")]:
+            self.devices[dev] = state
+        self.add_hint("100", "test", "Custom:lab100")
+
+    # --- device and extension states -----------------------------------------
+
+    def add_hint(self, exten, context, device):
+        state = EXTEN_OF_DEVICE.get(self.device_state(device), 0)
+        self.hints[(exten, context)] = [device, state]
+        self.hints_by_device.setdefault(device, []).append((exten, context))
+
+    def device_state(self, dev):
+        if not is_channel_device(dev):
+            return self.devices.get(dev, "UNKNOWN")
+        chans = [c for c in self.world.channels if c.device == dev]
+        if not chans:
+            return "NOT_INUSE"
+        ringing = any(c.state == 5 for c in chans)
+        busy = any(c.state != 5 for c in chans)
+        if ringing:
+            return "RINGINUSE" if busy else "RINGING"
+        if all(c.role is not None and c.role.hold for c in chans):
+            return "ONHOLD"
+        return "INUSE"
+
+    def set_device(self, dev, state, evs, effects_only=False):
+        """A device changed (or said its state again): DeviceStateChange,
+        then ExtensionStatus for its hints and QueueMemberStatus for members
+        using it as state interface, each only when their state changed."""
+        if not effects_only:
+            evs.append(ev_device(dev, state))
+        if not dev.startswith(("Local/", "CBAnn/")):
+            self.devices[dev] = state       # Local and CBAnn are not cached
+        for key in self.hints_by_device.get(dev, ()):
+            hint = self.hints[key]
+            new = EXTEN_OF_DEVICE.get(state, 0)
+            if hint[1] != new:
+                hint[1] = new
+                evs.append(ev_extension(key[0], key[1], dev, new))
+        status = DEVICE_STATES.index(state) if state in DEVICE_STATES else 0
+        for q in self.queues.values():
+            for m in q.members:
+                if m.state_interface == dev and m.status != status:
+                    m.status = status
+                    self.emitted.add(id(m))
+                    evs.append(ev_member("QueueMemberStatus", q, m))
+
+    def channel_devices(self, chans, evs, effects_only=False):
+        for c in chans:
+            if c.role is not None and c.role.traffic:
+                self.set_device(c.device, self.traffic_state(c), evs, effects_only)
+            else:
+                self.set_device(c.device, self.device_state(c.device), evs, effects_only)
+
+    @staticmethod
+    def traffic_state(c):
+        """A --calls endpoint has one channel: its state is that channel's."""
+        if getattr(c, "gone", False):
+            return "NOT_INUSE"
+        if c.role.hold:
+            return "ONHOLD"
+        return "RINGING" if c.state == 5 else "INUSE"
+
+    def set_custom(self, dev, value, evs):
+        """DEVICE_STATE(Custom:x)=STATE: events only when it changes (the
+        events-devicestate capture: INUSE twice gives nothing the 2nd time)."""
+        state = value.upper() if value.upper() in DEVICE_STATES else "UNKNOWN"
+        if self.devices.get(dev) != state:
+            self.set_device(dev, state, evs)
+
+    # --- bridges -------------------------------------------------------------
+
+    def bridge_two(self, a, b, evs, before_enter=()):
+        br = Bridge()
+        self.bridges[br.uniqueid] = br
+        evs.append(ev_bridge("BridgeCreate", br))
+        evs.extend(before_enter)
+        for ch in (a, b):
+            br.channels.append(ch)
+            ch.bridge = br
+            evs.append(ev_bridge("BridgeEnter", br, ch))
+        evs.append(ev_varset(a, "BRIDGEPEER", b.name))
+        evs.append(ev_varset(b, "BRIDGEPEER", a.name))
+        return br
+
+    def dissolve(self, br, evs):
+        """A basic bridge ends when a party leaves: everyone leaves it."""
+        for c in br.channels:
+            evs.append(ev_varset(c, "BRIDGEPEER", ""))
+        while br.channels:
+            c = br.channels.pop(0)
+            c.bridge = None
+            evs.append(ev_bridge("BridgeLeave", br, c))
+        evs.append(ev_bridge("BridgeDestroy", br))
+        self.bridges.pop(br.uniqueid, None)
+
+    # --- applications --------------------------------------------------------
+
+    def enter_app(self, ch, evs):
+        """What a channel's application does to the PBX once it runs."""
+        app, arg = ch.app.lower(), ch.appdata.split(",")[0]
+        if app == "confbridge" and arg:
+            self.conf_join(ch, arg, evs)
+        elif app == "queue" and arg in self.queues:
+            self.queue_join(ch, self.queues[arg], evs)
+        elif app == "chanspy":
+            self.spy_start(ch, evs)
+
+    def leave_app(self, ch, initiator, evs, result="HANGUP"):
+        """The application of a channel that hangs up or is redirected ends."""
+        r = ch.role
+        if r is None:
+            return
+        if r.conf is not None:
+            self.conf_leave(ch, evs, result)
+        if r.queue is not None:
+            self.queue_leave(ch, evs, abandoned=result == "HANGUP")
+        if r.agent is not None and not r.agent.done:
+            call = r.agent
+            caller_side = initiator in (call.caller, call.caller.peer)
+            self.agent_complete(call, "caller" if caller_side else "agent", evs)
+        if r.spyee is not None:
+            self.spy_stop(ch, evs)
+
+    # --- ConfBridge (events-confbridge, tcp-redirect-extrachannel) -----------
+
+    def bridge_peers(self, conf, ch):
+        return ",".join([conf.announcer] + [c.name for c in conf.bridge.channels if c is not ch])
+
+    def conf_join(self, ch, room, evs):
+        conf = self.confs.get(room)
+        if conf is None:
+            conf = self.confs[room] = Conference(room)
+            br = conf.bridge
+            self.bridges[br.uniqueid] = br
+            evs.append(ev_bridge("BridgeCreate", br))
+            with self.world.lock:
+                self.world.local_seq += 1
+                conf.announcer = "CBAnn/%s-%08x;2" % (room, self.world.local_seq)
+            br.hidden = 1           # the announcer joins first
+            evs.append(ev_conf("ConfbridgeStart", conf))
+            self.set_device("confbridge:" + room, "INUSE", evs)
+        r = role_of(ch)
+        r.conf, r.joined, r.talking, r.muted = conf, time.time(), False, False
+        conf.members.append(ch)
+        conf.bridge.channels.append(ch)
+        ch.bridge = conf.bridge
+        evs.append(ev_bridge("BridgeEnter", conf.bridge, ch))
+        others = [c for c in conf.bridge.channels if c is not ch]
+        for c in others:
+            evs.append(ev_varset(c, "BRIDGEPEER", self.bridge_peers(conf, c)))
+        if not others:
+            evs.append(ev_varset(ch, "BRIDGEPEER", self.bridge_peers(conf, ch)))
+        evs.append(ev_conf("ConfbridgeJoin", conf, ch, ["Admin: No", "Muted: No"]))
+        if others:
+            evs.append(ev_varset(ch, "BRIDGEPEER", self.bridge_peers(conf, ch)))
+
+    def conf_leave(self, ch, evs, result):
+        conf = ch.role.conf
+        ch.role.conf = None
+        evs.append(ev_conf("ConfbridgeLeave", conf, ch, ["Admin: No"]))
+        evs.append(ev_varset(ch, "BRIDGEPEER", ""))
+        conf.members.remove(ch)
+        br = conf.bridge
+        br.channels.remove(ch)
+        ch.bridge = None
+        evs.append(ev_bridge("BridgeLeave", br, ch))
+        for c in br.channels:
+            evs.append(ev_varset(c, "BRIDGEPEER", self.bridge_peers(conf, c)))
+        evs.append(ev_varset(ch, "CONFBRIDGE_RESULT", result))
+        if conf.members:
+            return
+        evs.append(ev_conf("ConfbridgeEnd", conf))
+        self.set_device("confbridge:" + conf.name, "NOT_INUSE", evs)
+        br.hidden = 0
+        evs.append(ev_bridge("BridgeDestroy", br))
+        evs.append(ev_device(conf.announcer.split("-")[0], "UNKNOWN"))
+        del self.confs[conf.name]
+        self.bridges.pop(br.uniqueid, None)
+
+    def conf_member(self, room, name):
+        """(conference, channel) for ConfbridgeKick/Mute, or an error."""
+        if not room:
+            return None, "No Conference name provided."
+        if not name:
+            return None, "No channel name provided."
+        if not self.confs:
+            return None, "No active conferences."
+        conf = self.confs.get(room)
+        if conf is None:
+            return None, "No Conference by that name found."
+        ch = next((c for c in conf.members if c.name == name), None)
+        if ch is None:
+            return None, "No Channel by that name found in Conference."
+        return (conf, ch), None
+
+    def conf_talk(self, ch, on, evs):
+        ch.role.talking = on
+        evs.append(ev_conf("ConfbridgeTalking", ch.role.conf, ch,
+                           ["TalkingStatus: " + ("on" if on else "off"), "Admin: No"]))
+
+    def conf_mute(self, ch, on, evs):
+        ch.role.muted = on
+        evs.append(ev_conf("ConfbridgeMute" if on else "ConfbridgeUnmute", ch.role.conf, ch,
+                           ["Admin: No"]))
+
+    # --- queues (events-queue) -----------------------------------------------
+
+    def queue_join(self, ch, q, evs):
+        r = role_of(ch)
+        r.queue, r.joined = q, time.time()
+        q.callers.append(ch)
+        r.position = len(q.callers)
+        if len(q.callers) == 1:
+            self.set_device("Queue:" + q.name, "RINGING", evs)
+        evs.append(ev_chan("QueueCallerJoin", "agent", ch, [
+            "Queue: " + q.name, "Position: %d" % r.position, "Count: %d" % len(q.callers)]))
+        self.connect_members(q, evs)
+
+    def queue_leave(self, ch, evs, abandoned):
+        r = ch.role
+        q, r.queue = r.queue, None
+        pos = q.callers.index(ch) + 1
+        q.callers.remove(ch)
+        if abandoned:
+            q.abandoned += 1
+            evs.append(ev_chan("QueueCallerAbandon", "agent", ch, [
+                "Queue: " + q.name, "Position: %d" % pos, "OriginalPosition: %d" % r.position,
+                "HoldTime: %d" % (time.time() - r.joined)]))
+        if not q.callers:
+            self.set_device("Queue:" + q.name, "NOT_INUSE", evs)
+        evs.append(ev_chan("QueueCallerLeave", "agent", ch, [
+            "Queue: " + q.name, "Position: %d" % pos, "Count: %d" % len(q.callers)]))
+        return pos
+
+    def connect_members(self, q, evs):
+        """ringall: the first waiting caller gets the first free member, who
+        answers at once (Local/wait20@test answers, as in events-queue)."""
+        while q.callers and q.available():
+            self.call_member(q, q.callers[0], q.available()[0], evs)
+
+    def call_member(self, q, caller, m, evs):
+        world = self.world
+        tech, _, rest = m.interface.partition("/")
+        legs = world.new_legs(tech, rest)
+        agent = legs[0]
+        cid = caller.cid_num or caller.exten
+        for c in legs:
+            c.linkedid = caller.linkedid
+            evs.append(ev_chan("Newchannel", "call", c))
+        agent.cid_num, agent.cid_name = cid, caller.cid_name
+        agent.app, agent.appdata = "AppQueue", "(Outgoing Line)"
+        evs.append(ev_newexten(agent))
+        evs.extend(ev_callerid(agent)[:1])
+        if len(legs) == 2:
+            evs += [ev_varset(c, "DIALEDPEERNUMBER", rest) for c in legs]
+            legs[1].conn_num, legs[1].conn_name = cid, caller.cid_name
+            evs.append(ev_chan("NewConnectedLine", "call", legs[1]))
+            evs.append(local_bridge(legs))
+            legs[1].app, legs[1].appdata = "Answer", ""
+            evs.append(ev_newexten(legs[1]))
+        world.attach(legs)
+        call = AgentCall(q, m, caller, agent, int(time.time() - caller.role.joined))
+        evs.append(ev_agent("AgentCalled", call))
+        evs.append(ev_two("DialBegin", "call", caller, agent, ["DialString: " + m.interface]))
+        agent.state, agent.answered = 6, time.time()
+        evs.append(ev_chan("Newstate", "call", agent))
+        agent.exten = caller.exten
+        evs.append(ev_newexten(agent))
+        evs.append(ev_two("DialEnd", "call", caller, agent, ["DialStatus: ANSWER"]))
+        if len(legs) == 2:
+            legs[1].state = 6
+            evs.append(ev_chan("Newstate", "call", legs[1]))
+        pos = self.queue_leave(caller, evs, abandoned=False)
+        held = call.held
+        evs += [ev_varset(caller, "QUEUEPOSITION", str(pos)), ev_varset(caller, "QUEUEWAIT", str(held)),
+                ev_varset(caller, "QUEUEWAIT_MS", str(held * 1000))]
+        evs.append(ev_agent("AgentConnect", call, ["HoldTime: %d" % held, "RingTime: 0"]))
+        role_of(caller).agent = role_of(agent).agent = call
+        m.in_call = 1
+        pre = []
+        self.emitted = set()
+        self.channel_devices(legs, pre)
+        if id(m) not in self.emitted:
+            pre.append(ev_member("QueueMemberStatus", q, m))
+        self.bridge_two(agent, caller, evs, before_enter=pre)
+        if len(legs) == 2:
+            answer_leg(legs[1])
+            evs.append(ev_newexten(legs[1]))
+
+    def agent_complete(self, call, reason, evs):
+        call.done = True
+        talk = int(time.time() - call.start)
+        evs.append(ev_agent("AgentComplete", call, ["HoldTime: %d" % call.held,
+                                                    "TalkTime: %d" % talk, "Reason: " + reason]))
+        q, m = call.queue, call.member
+        q.completed += 1
+        q.holdtime = (q.holdtime * (q.completed - 1) + call.held) // q.completed
+        q.talktime = (q.talktime * (q.completed - 1) + talk) // q.completed
+        m.calls, m.last_call, m.in_call = m.calls + 1, int(time.time()), 0
+
+    def queue_add(self, qname, iface, name, penalty, paused, reason):
+        q = self.queues.get(qname)
+        if q is None:
+            return "Unable to add interface to queue: No such queue", []
+        if any(m.interface == iface for m in q.members):
+            return "Unable to add interface: Already there", []
+        m = QueueMember(name or iface, iface, "dynamic", int(time.time()))
+        m.penalty = penalty
+        m.paused, m.reason = (1, reason) if paused else (0, "")
+        m.status = DEVICE_STATES.index(self.device_state(iface))
+        q.members.append(m)
+        self.devices.setdefault("Queue:%s_pause_%s" % (q.name, iface), "NOT_INUSE")
+        evs = [ev_member("QueueMemberAdded", q, m)]
+        self.queue_avail(q, evs)
+        self.connect_members(q, evs)
+        return None, evs
+
+    def queue_remove(self, qname, iface):
+        q = self.queues.get(qname)
+        if q is None:
+            return "Unable to remove interface from queue: No such queue", []
+        m = next((m for m in q.members if m.interface == iface), None)
+        if m is None:
+            return "Unable to remove interface: Not there", []
+        if m.membership != "dynamic":
+            return "Member not dynamic", []
+        q.members.remove(m)
+        evs = [ev_member("QueueMemberRemoved", q, m)]
+        self.queue_avail(q, evs)
+        return None, evs
+
+    def queue_pause(self, qname, iface, paused, reason):
+        found = [(q, m) for q in self.queues.values() if not qname or q.name == qname
+                 for m in q.members if m.interface == iface]
+        if not found:
+            return "Interface not found", []
+        evs = []
+        for q, m in found:
+            m.paused, m.reason = (1, reason) if paused else (0, "")
+            if paused:
+                m.last_pause = int(time.time())
+            self.set_device("Queue:%s_pause_%s" % (q.name, iface),
+                            "INUSE" if paused else "NOT_INUSE", evs)
+            self.queue_avail(q, evs)
+            evs.append(ev_member("QueueMemberPause", q, m))
+            self.connect_members(q, evs)
+        return None, evs
+
+    def queue_avail(self, q, evs):
+        """Queue:<name>_avail is INUSE while no member could take a call."""
+        state = "NOT_INUSE" if any(not m.paused for m in q.members) else "INUSE"
+        self.set_device("Queue:%s_avail" % q.name, state, evs)
+
+    # --- ChanSpy -------------------------------------------------------------
+
+    def spy_start(self, ch, evs):
+        """ChanSpy([chanprefix][,options]): spies on the first channel up
+        whose name starts with the prefix (case-insensitive), not its own."""
+        args = ch.appdata.split(",")
+        prefix = args[0].strip().lower()
+        r = role_of(ch)
+        r.spy_exit = len(args) > 1 and "E" in args[1]
+        own = (ch, ch.peer)
+        target = next((c for c in self.world.channels
+                       if c not in own and c.state == 6 and c.name.lower().startswith(prefix)
+                       and (c.role is None or c.role.spyee is None)), None)
+        if target is None:
+            return
+        r.spyee = target
+        role_of(target).spyers.append(ch)
+        evs.append(Event.build("ChanSpyStart", PERM["call"],
+                               chan_blob(ch, "Spyer") + chan_blob(target, "Spyee")))
+
+    def spy_stop(self, spyer, evs):
+        spyee = spyer.role.spyee
+        spyer.role.spyee = None
+        spyee.role.spyers.remove(spyer)
+        evs.append(Event.build("ChanSpyStop", PERM["call"],
+                               chan_blob(spyer, "Spyer") + chan_blob(spyee, "Spyee")))
+
+    # --- hangup --------------------------------------------------------------
+
+    def involved(self, ch):
+        """Whether a hangup of ch needs more than a Local pair's events."""
+        for c in (ch, ch.peer):
+            if c is not None and (c.bridge is not None or c.role is not None
+                                  or c.device in self.hints_by_device
+                                  or any(m.state_interface == c.device
+                                         for q in self.queues.values() for m in q.members)):
+                return True
+        return False
+
+    def closure(self, ch, alive):
+        """The channels that end with ch: its Local half, a basic bridge's
+        other parties (the bridge dissolves) and theirs, a channel it is
+        dialling, spyers that exit with it (ChanSpy option E)."""
+        gone, todo = [], [ch]
+        while todo:
+            c = todo.pop(0)
+            if c is None or c in gone or id(c) not in alive:
+                continue
+            gone.append(c)
+            todo.append(c.peer)
+            if c.bridge is not None and c.bridge.conference is None:
+                todo.extend(c.bridge.channels)
+            r = c.role
+            if r is not None:
+                todo.extend(s for s in r.spyers if s.role.spy_exit)
+                todo.append(getattr(r, "dialed", None))
+        return gone
+
+    def hangup(self, ch, cause, remote=False):
+        """Everything Asterisk sends when ch hangs up (Hangup action, a
+        remote hangup with remote=True), ordered like events-call-bridged:
+        requests, the applications' ends, the bridge, Hangups, device states."""
+        world = self.world
+        alive = {id(c) for c in world.channels}
+        if id(ch) not in alive:
+            return []
+        gone = self.closure(ch, alive)
+        evs = []
+        if remote:
+            evs.append(ev_chan("HangupRequest", "call", ch, ["Cause: %d" % cause]))
+        peer = ch.peer if ch.peer in gone else None
+        if peer is not None:
+            evs.append(ev_chan("HangupRequest", "call", peer, ["Cause: %d" % cause]))
+        busy = {id(c) for c in gone if c.bridge is not None or c.role is not None}
+        for c in gone:
+            self.leave_app(c, ch, evs)
+        for c in gone:
+            # A spyer whose spyee goes stops (and with option E went too).
+            for spyer in list(c.role.spyers if c.role is not None else ()):
+                self.spy_stop(spyer, evs)
+        bridges = []
+        for c in gone:
+            if c.bridge is not None and c.bridge not in bridges:
+                bridges.append(c.bridge)
+        for br in bridges:
+            self.dissolve(br, evs)
+        done = set()
+        for c in gone:
+            # A Local half that goes asks its other half to go (local_hangup).
+            other = c.peer
+            if c not in (ch, peer) and other in gone and other not in (ch, peer) \
+                    and id(other) not in done:
+                evs.append(ev_chan("HangupRequest", "call", other, ["Cause: 16"]))
+            done.add(id(c))
+            if c is not ch and (c is peer or c.name.endswith(";2")):
+                evs.append(ev_chan("SoftHangupRequest", "call", c, ["Cause: 16"]))
+            simple = c is ch or (c is peer and id(c) not in busy and id(ch) not in busy)
+            evs.append(ev_hangup(c, cause if simple else 16))
+        for c in gone:
+            c.gone = True
+            world.detach(c)
+            if c.role is not None and c.role.traffic:
+                self.free_exts.append(c.device.split("/", 1)[1])
+        self.emitted = set()
+        self.channel_devices(gone, evs)
+        for c in gone:
+            call = c.role.agent if c.role is not None else None
+            if call is not None and c is call.caller:
+                if id(call.member) not in self.emitted:
+                    evs.append(ev_member("QueueMemberStatus", call.queue, call.member))
+                self.connect_members(call.queue, evs)
+        return evs
+
+    # --- redirect and transfer -----------------------------------------------
+
+    def needs_move(self, ch, context, exten):
+        app = dialplan_app(context, exten)[0]
+        return ch.bridge is not None or ch.role is not None or app in ("ConfBridge", "Queue")
+
+    def redirect(self, moves):
+        """Redirect (one or two channels): each leaves its application and
+        its bridge and runs the dialplan at its target; the other party of
+        a basic bridge that no channel of moves was in goes on in its own
+        dialplan, which (Dial, Queue in the captured dialplan) then ends."""
+        evs = []
+        movers = [m[0] for m in moves]
+        for ch in movers:
+            self.leave_app(ch, ch, evs, result="REDIRECT")
+        others = []
+        for ch in movers:
+            br = ch.bridge
+            if br is not None:
+                others += [c for c in br.channels if c not in movers and c not in others]
+                self.dissolve(br, evs)
+        for ch, context, exten, priority in moves:
+            ch.context, ch.exten, ch.priority = context, exten, priority
+            ch.app, ch.appdata = dialplan_app(context, exten)
+            evs.append(ev_newexten(ch))
+            self.enter_app(ch, evs)
+        for c in others:
+            evs += self.hangup(c, 16)
+        return evs
+
+    def blind_transfer(self, ch, context, exten):
+        """ast_bridge_transfer_blind() for a two-party call: the other party
+        goes to exten@context, the transferer leaves and hangs up; a
+        channel in no bridge: Result Invalid; in a conference: Not Permitted."""
+        br = ch.bridge
+        tail = ["IsExternal: Yes", "Context: " + context, "Extension: " + exten]
+        if br is None or br.conference is not None:
+            result = "Invalid" if br is None else "Not Permitted"
+            lines = ["Result: " + result] + chan_blob(ch, "Transferer") + tail
+            err = "Transfer invalid" if br is None else "Transfer not permitted"
+            return err, [Event.build("BlindTransfer", PERM["call"], lines)]
+        other = next(c for c in br.channels if c is not ch)
+        evs = [Event.build("BlindTransfer", PERM["call"], ["Result: Success"]
+                           + chan_blob(ch, "Transferer") + chan_blob(other, "Transferee")
+                           + br.blob() + tail)]
+        self.leave_app(ch, ch, evs, result="TRANSFER")
+        self.dissolve(br, evs)
+        other.context, other.exten, other.priority = context, exten, 1
+        other.app, other.appdata = dialplan_app(context, exten)
+        evs.append(ev_newexten(other))
+        self.enter_app(other, evs)
+        evs += self.hangup(ch, 16)
+        return None, evs
+
+    def hold(self, ch, on, evs):
+        role_of(ch).hold = on
+        evs.append(ev_chan("Hold" if on else "Unhold", "call", ch))
+        if not ch.device.startswith("Local/"):
+            self.channel_devices([ch], evs)
+
+    def channel_map(self, ch, seen=None):
+        """action_coreshowchannelmap(): the other channels of ch's bridge,
+        following each Local channel to its other half and that half's
+        bridge."""
+        seen = [] if seen is None else seen
+        br = ch.bridge
+        for c in (br.channels if br is not None else ()):
+            if c is ch or c.name in seen:
+                continue
+            seen.append(c.name)
+            if c.name.startswith("Local") and c.peer is not None and c.peer.name not in seen:
+                seen.append(c.peer.name)
+                if c.peer.bridge is not None:
+                    self.channel_map(c.peer, seen)
+        return seen
+
+    # --- the --calls world and its traffic -----------------------------------
+
+    def endpoint_channel(self, ext, context, exten, state, linkedid=None):
+        """A PJSIP/<ext>-<seq> channel of a --calls endpoint."""
+        world = self.world
+        with world.lock:
+            world.local_seq += 1
+            seq = world.local_seq
+        uid = world.uniqueid()
+        ch = Channel("PJSIP/%s-%08x" % (ext, seq), uid, linkedid or uid, context, exten,
+                     "PJSIP/" + ext)
+        ch.cid_num, ch.cid_name = ext, self.names.get(ext, "")
+        ch.state = state
+        role_of(ch).traffic = True
+        return ch
+
+    def endpoints(self, n):
+        """n more endpoints 1000, 1001, ..., each with a hint in from-internal."""
+        base = 1000 + len(self.names)
+        exts = [str(base + i) for i in range(n)]
+        for i, ext in enumerate(exts):
+            self.names[ext] = person(base - 1000 + i)
+            self.devices["PJSIP/" + ext] = "NOT_INUSE"
+            self.add_hint(ext, "from-internal", "PJSIP/" + ext)
+        return exts
+
+    def ring(self, caller_ext, callee_ext, evs):
+        """A call from one endpoint to another, ringing (Dial() running)."""
+        caller = self.endpoint_channel(caller_ext, "from-internal", callee_ext, 4)
+        caller.app, caller.appdata = "Dial", "PJSIP/%s,30" % callee_ext
+        callee = self.endpoint_channel(callee_ext, "from-internal", callee_ext, 0,
+                                       linkedid=caller.uniqueid)
+        callee.app, callee.appdata = "AppDial", "(Outgoing Line)"
+        callee.conn_num, callee.conn_name = caller.cid_num, caller.cid_name
+        role_of(caller).dialed, role_of(callee).dialed = callee, caller
+        self.world.attach([caller, callee])
+        with self.world.lock:
+            self.world.processed += 1
+        evs += [ev_chan("Newchannel", "call", caller), ev_newexten(caller),
+                ev_varset(caller, "DIALSTATUS", ""), ev_chan("Newchannel", "call", callee),
+                ev_chan("NewConnectedLine", "call", callee),
+                ev_two("DialBegin", "call", caller, callee, ["DialString: " + callee_ext])]
+        callee.state = 5
+        evs.append(ev_chan("Newstate", "call", callee))
+        self.channel_devices([caller, callee], evs)
+        return caller, callee
+
+    def answer(self, caller, callee, evs):
+        callee.role.dialed = caller.role.dialed = None
+        callee.state = caller.state = 6
+        callee.answered = caller.answered = time.time()
+        caller.conn_num, caller.conn_name = callee.cid_num, callee.cid_name
+        evs += [ev_chan("Newstate", "call", callee), ev_chan("NewConnectedLine", "call", caller),
+                ev_two("DialEnd", "call", caller, callee, ["DialStatus: ANSWER"]),
+                ev_chan("Newstate", "call", caller), ev_varset(caller, "DIALSTATUS", "ANSWER")]
+        self.bridge_two(callee, caller, evs)
+        self.channel_devices([callee], evs)
+        self.calls.append((caller, callee))
+
+    def precreate_calls(self, n):
+        """--calls N: N answered two-party calls between endpoints, bridged,
+        up for a while already (no events: they were up before anyone came)."""
+        if n <= 0:
+            return
+        exts = self.endpoints(2 * n + 20)
+        self.free_exts = exts[2 * n:]
+        now = time.time()
+        for i in range(n):
+            evs = []
+            caller, callee = self.ring(exts[2 * i], exts[2 * i + 1], evs)
+            self.answer(caller, callee, evs)
+            caller.created = callee.created = now - random.uniform(5, 900)
+            caller.answered = callee.answered = caller.created + random.uniform(1, 5)
+        self.target = n
+
+    def traffic_step(self):
+        """One step of --calls traffic: answer the call that rings, else hang
+        up a call at random (a phone puts down) and let a new one ring, so
+        that about --calls calls stay up."""
+        evs = []
+        while self.ringing:
+            caller, callee = self.ringing.pop(0)
+            if not getattr(caller, "gone", False) and not getattr(callee, "gone", False):
+                self.answer(caller, callee, evs)
+                return evs
+        while self.calls and len(self.calls) >= self.target:
+            i = random.randrange(len(self.calls))
+            call = self.calls[i]
+            self.calls[i] = self.calls[-1]
+            self.calls.pop()
+            if not getattr(call[0], "gone", False):
+                evs += self.hangup(random.choice(call), 16, remote=True)
+                break
+        if len(self.free_exts) >= 2 and len(self.calls) < self.target:
+            a = self.free_exts.pop(random.randrange(len(self.free_exts)))
+            b = self.free_exts.pop(random.randrange(len(self.free_exts)))
+            self.ringing.append(self.ring(a, b, evs))
+        return evs
+
+    def set_calls(self, n):
+        """FakePBX Operation: calls: up or down to n calls now."""
+        evs = []
+        self.target = n
+        if len(self.free_exts) < 2 * n:
+            self.free_exts += self.endpoints(2 * n - len(self.free_exts))
+        guard = 4 * (n + len(self.calls)) + 10
+        while guard and (self.ringing or len([c for c in self.calls
+                                              if not getattr(c[0], "gone", False)]) != n):
+            guard -= 1
+            evs += self.traffic_step()
+        return evs
+
+    def precreate_conferences(self, rooms, size):
+        """--conferences N: rooms 700, 701, ... with --conference-size
+        endpoints each, in ConfBridge."""
+        for r in range(rooms):
+            room = str(700 + r)
+            for ext in self.endpoints(size):
+                ch = self.endpoint_channel(ext, "confbridge", room, 6)
+                ch.app, ch.appdata = "ConfBridge", room
+                ch.created = ch.answered = time.time() - random.uniform(10, 600)
+                self.world.attach([ch])
+                self.conf_join(ch, room, [])
+                self.set_device(ch.device, "INUSE", [])
+
+    def precreate_queue_callers(self, n):
+        """--queue-callers N: N external callers (PJSIP/trunk) waiting in
+        queue support, the longest for N * 7 s."""
+        q = self.queues["support"]
+        now = time.time()
+        for i in range(n):
+            with self.world.lock:
+                self.world.local_seq += 1
+                seq = self.world.local_seq
+            uid = self.world.uniqueid()
+            ch = Channel("PJSIP/trunk-%08x" % seq, uid, uid, "test", "queue", "PJSIP/trunk")
+            ch.cid_num, ch.cid_name = "+4930555%04d" % i, person(i + 7)
+            ch.state, ch.priority = 6, 2
+            ch.app, ch.appdata = dialplan_app("test", "queue")
+            ch.created = ch.answered = now - (n - i) * 7
+            self.world.attach([ch])
+            self.queue_join(ch, q, [])
+            ch.role.joined = ch.created + 1
+        if n:
+            self.devices["PJSIP/trunk"] = "INUSE"
+
+
+def run_traffic(world, rate):
+    """--calls with --event-rate: the PBX lives, about rate events a second
+    (every session gets those its mask and filters let through)."""
+    next_at = time.monotonic()
+    while not world.stop.is_set():
+        with world.lock:
+            evs = world.pbx.traffic_step()
+            world.post_all(evs)
+        next_at += max(len(evs), 1) / rate
+        delay = next_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        elif delay < -1.0:
+            next_at = time.monotonic()      # fell behind: no burst to catch up
+
+
+# ---------------------------------------------------------------------------
+# Originate into the live PBX: the Local/<exten>@<context> calls whose ;2
+# leg runs Dial(), Queue() or ConfBridge(), with the events in the order of
+# events-call-bridged, events-queue and events-confbridge.
+
+def local_bridge(legs):
+    lb = chan_blob(legs[0], "LocalOne") + chan_blob(legs[1], "LocalTwo")
+    lb += ["Context: " + legs[1].context, "Exten: " + legs[1].exten, "LocalOptimization: Yes"]
+    return Event.build("LocalBridge", PERM["call"], lb)
+
+
+def flush(world, evs):
+    world.post_all(evs)
+    del evs[:]
+
+
+def first_leg_app(world, o, one, evs):
+    """The ;1 leg runs the Originate's Application, or goes to its
+    Context/Exten/Priority (a Newexten), once answered."""
+    if o.app:
+        one.app, one.appdata = o.app, o.appdata
+    else:
+        one.context, one.exten, one.priority = o.context, o.exten, o.pi
+        one.app, one.appdata = dialplan_app(o.context, o.exten)
+        evs.append(ev_newexten(one))
+    world.pbx.enter_app(one, evs)
+
+
+def answer_both(world, one, two, evs):
+    for ch in (two, one):
+        ch.state, ch.answered = 6, time.time()
+        evs.append(ev_chan("Newstate", "call", ch))
+
+
+def flow_conference(world, o, legs, app, report, evs):
+    one, two = legs
+    two.app, two.appdata = app
+    evs.append(ev_newexten(two))
+    answer_both(world, one, two, evs)
+    evs.append(ev_dial("DialEnd", one, "DialStatus: ANSWER"))
+    flush(world, evs)
+    report(True, 4, one)
+    world.pbx.channel_devices(legs, evs)
+    first_leg_app(world, o, one, evs)
+    world.pbx.enter_app(two, evs)
+
+
+def flow_queue(world, o, legs, app, report, evs):
+    one, two = legs
+    two.app, two.appdata = "Answer", ""
+    evs.append(ev_newexten(two))
+    two.state, two.answered = 6, time.time()
+    evs.append(ev_chan("Newstate", "call", two))
+    flush(world, evs)
+    report(True, 4, one)
+    world.pbx.channel_devices([two], evs)
+    one.state, one.answered = 6, time.time()
+    evs.append(ev_chan("Newstate", "call", one))
+    evs.append(ev_dial("DialEnd", one, "DialStatus: ANSWER"))
+    world.pbx.channel_devices([one], evs)
+    first_leg_app(world, o, one, evs)
+    two.priority = 2
+    two.app, two.appdata = app
+    evs.append(ev_newexten(two))
+    evs += [ev_varset(two, v, "") for v in QUEUE_VARS]
+    world.pbx.enter_app(two, evs)
+
+
+def flow_dial(world, o, legs, app, report, evs):
+    """Local/dial@test: its ;2 leg runs Dial(Local/wait20@test,30), which
+    answers; both are bridged (events-call-bridged)."""
+    pbx = world.pbx
+    one, two = legs
+    two.app, two.appdata = app
+    evs.append(ev_newexten(two))
+    evs += [ev_varset(two, v, "") for v in DIAL_VARS]
+    target = app[1].split(",")[0]
+    tech, _, rest = target.partition("/")
+    callee = world.new_legs(tech, rest)
+    c1 = callee[0]
+    for c in callee:
+        c.linkedid = two.linkedid
+        evs.append(ev_chan("Newchannel", "call", c))
+    cid = two.cid_num or two.exten
+    evs.append(ev_varset(c1, "DIALEDPEERNUMBER", rest))
+    c1.cid_num, c1.cid_name, c1.exten = cid, two.cid_name, two.exten
+    c1.app, c1.appdata = "AppDial", "(Outgoing Line)"
+    evs += [ev_newexten(c1), ev_callerid(c1)[0]]
+    if len(callee) == 2:
+        c2 = callee[1]
+        c2.conn_num, c2.conn_name = cid, two.cid_name
+        evs += [ev_varset(c2, "DIALEDPEERNUMBER", rest),
+                ev_chan("NewConnectedLine", "call", c2), local_bridge(callee)]
+    evs.append(ev_two("DialBegin", "call", two, c1, ["DialString: " + rest]))
+    world.attach(callee)
+    if len(callee) == 2:
+        c2.app, c2.appdata = "Answer", ""
+        evs.append(ev_newexten(c2))
+        c2.state, c2.answered = 6, time.time()
+        evs.append(ev_chan("Newstate", "call", c2))
+        pbx.channel_devices([c2], evs)
+    c1.state, c1.answered = 6, time.time()
+    evs.append(ev_chan("Newstate", "call", c1))
+    pbx.channel_devices([c1], evs)
+    evs += [ev_varset(two, "DIALSTATUS", "ANSWER"), ev_varset(two, "DIALEDPEERNAME", c1.name),
+            ev_varset(two, "DIALEDPEERNUMBER", rest)]
+    c1.exten = ""
+    evs.append(ev_two("DialEnd", "call", two, c1, ["DialStatus: ANSWER"]))
+    answer_both(world, one, two, evs)
+    flush(world, evs)
+    report(True, 4, one)
+    evs.append(ev_dial("DialEnd", one, "DialStatus: ANSWER"))
+    pbx.channel_devices(legs, evs)
+    pbx.bridge_two(c1, two, evs, before_enter=[ev_newexten(c1)])
+    if len(callee) == 2:
+        answer_leg(c2)
+        evs.append(ev_newexten(c2))
+    first_leg_app(world, o, one, evs)
+
+
+LOCAL_FLOWS = {"Dial": flow_dial, "Queue": flow_queue, "ConfBridge": flow_conference}
+
+
+def originate_into_pbx(world, o, legs, report):
+    """True when the call was placed here (a Local call whose ;2 leg runs
+    Dial, Queue or ConfBridge); False leaves it to the generic answer."""
+    if len(legs) != 2:
+        return False
+    app = dialplan_app(legs[1].context, legs[1].exten)
+    flow = LOCAL_FLOWS.get(app[0])
+    if flow is None:
+        return False
+    with world.lock:
+        evs = originate_setup(o, legs)
+        world.attach(legs)
+        flow(world, o, legs, app, report, evs)
+        world.post_all(evs)
+    return True
+
+
+def answered_into_pbx(world, o, legs, evs):
+    """After the generic answer: queue members and hints see the new
+    channels, and the ;1 leg's application (ChanSpy, ConfBridge, Queue)
+    does its part."""
+    with world.lock:
+        world.pbx.channel_devices(legs, evs, effects_only=True)
+        world.pbx.enter_app(legs[0], evs)
+
+
+# ---------------------------------------------------------------------------
+# --flood-mix: a synthetic --events corpus.
+
+MIX_VARS = [("BRIDGEPEER", ""), ("DIALSTATUS", "ANSWER"), ("CDR(userfield)", "crm-4711"),
+            ("__TRANSFER_CONTEXT", "from-internal"), ("RTPAUDIOQOS", "ssrc=1;themssrc=2")]
+MIX_APPS = [("Set", "__FROM_DID=4930555"), ("NoOp", "inbound"), ("GotoIf", "$[1]?ok"),
+            ("Dial", "PJSIP/201,30"), ("Gosub", "sub-record,s,1")]
+
+
+def mix_corpus(spec, world):
+    """Events in the proportions of SPEC ("VarSet=70,Newexten=20,Hangup=10"),
+    shuffled with a fixed seed, spread over 50 channels of which the first
+    is PJSIP/100-... and the others PJSIP/201 to PJSIP/249: a filter on
+    Channel=PJSIP/100* keeps 1 event in 50."""
+    weights = []
+    for item in spec.split(","):
+        name, _, weight = item.partition("=")
+        weights.append((name.strip(), int(weight or 1)))
+    names = [name for name, w in weights for _ in range(w)]
+    rng = random.Random(1)
+    chans = []
+    for i in range(50):
+        ext = "100" if i == 0 else str(200 + i)
+        ch = Channel("PJSIP/%s-%08x" % (ext, 0x100 + i), "1795000000.%d" % i,
+                     "1795000000.%d" % i, "from-internal", "s", "PJSIP/" + ext)
+        ch.state, ch.cid_num, ch.cid_name = 6, ext, person(i)
+        ch.app, ch.appdata = MIX_APPS[i % len(MIX_APPS)]
+        chans.append(ch)
+    evs, n = [], 0
+    for _ in range(50):
+        rng.shuffle(names)
+        for name in names:
+            ch = chans[n % 50]
+            n += 1
+            if name == "VarSet":
+                var, value = MIX_VARS[n % len(MIX_VARS)]
+                evs.append(ev_varset(ch, var, value))
+            elif name == "Newexten":
+                ch.app, ch.appdata = MIX_APPS[n % len(MIX_APPS)]
+                evs.append(ev_newexten(ch))
+            elif name == "Hangup":
+                evs.append(ev_hangup(ch, 16))
+            else:
+                evs.append(ev_chan(name, "call", ch))
+    return evs
 
 
 # ---------------------------------------------------------------------------
@@ -1028,6 +2413,10 @@ def uptime_str(secs):
     return ", ".join(parts)
 
 
+def bridge_id(ch):
+    return ch.bridge.uniqueid if ch.bridge is not None else ""
+
+
 def ess(n):
     return "" if n == 1 else "s"
 
@@ -1037,9 +2426,10 @@ def cli_channels(world, concise):
         chans = list(world.channels)
         processed = world.processed
     if concise:
-        return ["%s!%s!%s!%d!%s!%s!%s!%s!%s!!3!%d!!%s" % (
+        return ["%s!%s!%s!%d!%s!%s!%s!%s!%s!!3!%d!%s!%s" % (
             c.name, c.context, c.exten, c.priority, STATE_DESC.get(c.state, "Unknown"), c.app,
-            c.appdata, c.cid_num, c.account, c.seconds(), c.uniqueid) for c in chans]
+            c.appdata, c.cid_num, c.account, c.seconds(), bridge_id(c), c.uniqueid)
+            for c in chans]
     fmt = "%-64.64s %-32.32s %-7.7s %-30.30s"
     out = [fmt % ("Channel", "Location", "State", "Application(Data)")]
     for c in chans:
@@ -1055,7 +2445,9 @@ def cli_channels(world, concise):
 
 KNOWN_CLI = ["core show version", "core show channels", "core show channels concise",
              "core show uptime", "core show uptime seconds", "core show calls",
-             "core show help", "dialplan show", "module show", "manager show connected"]
+             "core show help", "dialplan show", "module show", "manager show connected",
+             "manager show settings", "manager show user", "manager show users",
+             "manager kick session"]
 
 
 def cli_unknown(words):
@@ -1091,7 +2483,455 @@ def run_cli(world, command):
     }
     if line in table:
         return True, table[line](), False
+    manager = cli_manager(world, words)
+    if manager is not None:
+        return manager[0], manager[1], False
     return False, cli_unknown(words), False
+
+
+# ---------------------------------------------------------------------------
+# CLI "manager ..." commands (main/manager.c: handle_manager_show_settings,
+# handle_showmanager, handle_showmanagers, handle_showmanconn,
+# handle_kickmanconn), for ami doctor.
+
+def yes_no(flag):
+    return "Yes" if flag else "No"
+
+
+def user_authority_to_str(mask):
+    """The classes a user has in full (manager show user lists "all" only
+    when every class is there)."""
+    labels = [label for label, num in PERMS[:-1] if num and mask & num == num]
+    return ",".join(labels) if labels else "<none>"
+
+
+def cli_show_settings(world):
+    fmt, fmt2, fmt3 = "  %-25.25s  %-15.55s", "  %-25.25s  %-15d", "  %-25.25s  %s"
+    opts = world.opts
+    tls_port = getattr(world, "tls_port", 0)
+    return ["", "Global Settings:", "----------------",
+            fmt % ("Manager (AMI):", "Yes"),
+            fmt % ("Web Manager (AMI/HTTP):", yes_no(MANAGER.webenabled)),
+            fmt % ("TCP Bindaddress:", "127.0.0.1:%d" % world.port),
+            fmt2 % ("HTTP Timeout (seconds):", getattr(opts, "httptimeout", 60)),
+            fmt % ("TLS Enable:", yes_no(tls_port)),
+            fmt % ("TLS Bindaddress:", "127.0.0.1:%d" % tls_port if tls_port else "Disabled"),
+            fmt % ("TLS Certfile:", getattr(opts, "cert", None) or "asterisk.pem"),
+            fmt % ("TLS Privatekey:", getattr(opts, "key", None) or ""),
+            fmt % ("TLS Cipher:", ""),
+            fmt % ("Allow multiple login:", yes_no(MANAGER.allowmultiplelogin)),
+            fmt % ("Display connects:", yes_no(MANAGER.displayconnects)),
+            fmt % ("Timestamp events:", yes_no(MANAGER.timestampevents)),
+            fmt3 % ("Channel vars:", ",".join(MANAGER.channelvars)),
+            fmt3 % ("Disabled events:", ",".join(MANAGER.disabledevents)),
+            fmt % ("Debug:", "No")]
+
+
+def cli_show_user(words):
+    if len(words) != 4:
+        return False, [" Usage: manager show user <user>",
+                       "        Display all information related to the manager user specified."]
+    user = find_user(words[3])
+    if user is None:
+        return True, ["There is no manager called %s" % words[3]]
+    return True, ["", "          username: " + user.name, "            secret: <Set>",
+                  "               ACL: no",
+                  "         read perm: " + user_authority_to_str(user.readperm),
+                  "        write perm: " + user_authority_to_str(user.writeperm),
+                  "   displayconnects: yes",
+                  "allowmultiplelogin: " + ("yes" if MANAGER.allowmultiplelogin else "no"),
+                  "         Variables: "]
+
+
+def session_fd(s):
+    """A file descriptor number for manager show connected and kick: HTTP
+    sessions have none (-1)."""
+    return s.conn_id + 40 if isinstance(s.sink, TcpConnection) else -1
+
+
+def cli_show_connected(world):
+    fmt1 = "  %-15.15s  %-55.55s  %-10.10s  %-10.10s  %-8.8s  %-8.8s  %-10.10s  %-10.10s"
+    fmt2 = "  %-15.15s  %-55.55s  %-10d  %-10d  %-8d  %-8d  %-10.10d  %-10.10d"
+    out = [fmt1 % ("Username", "IP Address", "Start", "Elapsed", "FileDes", "HttpCnt",
+                   "ReadPerms", "WritePerms")]
+    now = time.time()
+    with world.lock:
+        sessions = sorted(world.sessions, key=lambda s: s.conn_id)
+    for s in sessions:
+        start = s.session_tv or now
+        out.append(fmt2 % (s.user.name if s.user else "", s.sink.remote_address.split("/")[2],
+                           int(start), int(now - start), session_fd(s), 0, s.readperm,
+                           s.writeperm))
+    out.append("%d users connected." % len(sessions))
+    return out
+
+
+def cli_kick(world, words):
+    if len(words) != 4:
+        return False, ["Usage: manager kick session <file descriptor>",
+                       "\tKick an active Asterisk Manager Interface session"]
+    fd = leading_int(words[3]) or 0
+    if fd <= 0:
+        return False, ["Invalid AMI file descriptor: %s" % words[3]]
+    with world.lock:
+        found = [s for s in world.sessions if session_fd(s) == fd]
+    if not found:
+        return True, ["No manager session found using file descriptor %d" % fd]
+    # The session ends once it has answered what it is doing (the kicking
+    # session gets its answer first).
+    threading.Timer(0.1, found[0].sink.abort).start()
+    return True, ["Kicking manager session connected using file descriptor %d" % fd]
+
+
+def cli_manager(world, words):
+    """(ok, lines) for the manager CLI commands, None for any other."""
+    low = [w.lower() for w in words]
+    if low[:3] == ["manager", "show", "settings"] and len(low) == 3:
+        return True, cli_show_settings(world)
+    if low[:3] == ["manager", "show", "user"]:
+        return cli_show_user(words)
+    if low == ["manager", "show", "users"]:
+        names = [u.name for u in USERS]
+        return True, ["", "username", "--------"] + names + [
+            "-------------------", "%d manager users configured." % len(names)]
+    if low == ["manager", "show", "connected"]:
+        return True, cli_show_connected(world)
+    if low[:3] == ["manager", "kick", "session"]:
+        return cli_kick(world, words)
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The actions of the live PBX (Session inherits them).
+
+class PbxActions:
+    """List actions an operator panel reads, queue and conference control,
+    transfers, and the test-only FakePBX action."""
+
+    def send_list(self, req, message, items, complete, extra=()):
+        """A list answer: start, the (name, lines, ActionID last) items in one
+        write (2,000 channels go out at once), then the Complete event."""
+        self.list_start(req, message)
+        aid = self.aid(req)
+        aid_line = ["ActionID: " + aid] if aid else []
+        chunks = [encode(["Event: " + name] + (lines + aid_line if last else aid_line + lines))
+                  for name, lines, last in items]
+        if chunks:
+            self.sink.write(b"".join(chunks))
+        self.list_complete(req, complete, len(items), extra)
+
+    # --- bridges -------------------------------------------------------------
+
+    def act_bridgelist(self, req):
+        tech = req.get("BridgeType")
+        with self.world.lock:
+            items = [("BridgeListItem", br.blob(), False)
+                     for br in self.world.pbx.bridges.values() if not tech or br.kind[1] == tech]
+        self.send_list(req, "Bridge listing will follow", items, "BridgeListComplete")
+
+    def act_bridgeinfo(self, req):
+        uid = req.get("BridgeUniqueid")
+        if not uid:
+            self.error(req, "BridgeUniqueid must be provided")
+            return None
+        with self.world.lock:
+            br = self.world.pbx.bridges.get(uid)
+            if br is not None:
+                items = [("BridgeInfoChannel", chan_blob(c), False) for c in br.channels]
+                blob = br.blob()
+        if br is None:
+            self.error(req, "Specified BridgeUniqueid not found")
+            return None
+        self.send_list(req, "Bridge channel listing will follow", items, "BridgeInfoComplete",
+                       blob)
+        return None
+
+    def act_coreshowchannelmap(self, req):
+        name = req.get("Channel")
+        if not name:
+            self.error(req, "CoreShowChannelMap requires a channel.\n")
+            return None
+        ch = self.world.find_channel(name)
+        if ch is None:
+            self.error(req, "Could not get channel snapshot\n")
+            return None
+        with self.world.lock:
+            names = self.world.pbx.channel_map(ch)
+        self.send_list(req, "Channel map will follow",
+                       [("CoreShowChannelMap", ["Channel: " + name, "ConnectedChannel: " + n],
+                         False) for n in names], "CoreShowChannelMapComplete")
+        return None
+
+    # --- ConfBridge ----------------------------------------------------------
+
+    def act_confbridgelistrooms(self, req):
+        with self.world.lock:
+            items = [("ConfbridgeListRooms", [
+                "Conference: " + c.name, "Parties: %d" % len(c.members), "Marked: 0",
+                "Locked: " + yes_no(c.locked), "Muted: No"], False)
+                for c in self.world.pbx.confs.values()]
+        if not items:
+            self.error(req, "No active conferences.")
+            return None
+        self.send_list(req, "Confbridge conferences will follow", items,
+                       "ConfbridgeListRoomsComplete")
+        return None
+
+    def act_confbridgelist(self, req):
+        room, pbx = req.get("Conference"), self.world.pbx
+        err = None
+        with self.world.lock:
+            if not room:
+                err = "No Conference name provided."
+            elif not pbx.confs:
+                err = "No active conferences."
+            elif room not in pbx.confs:
+                err = "No Conference by that name found."
+            else:
+                now = time.time()
+                items = [("ConfbridgeList", [
+                    "Conference: " + room, "Admin: No", "MarkedUser: No", "WaitMarked: No",
+                    "EndMarked: No", "EndMarkedAny: No", "Waiting: No",
+                    "Muted: " + yes_no(c.role.muted), "Talking: " + yes_no(c.role.talking),
+                    "AnsweredTime: %d" % (now - (c.answered or c.created))] + chan_blob(c), False)
+                    for c in pbx.confs[room].members]
+        if err:
+            self.error(req, err)
+            return None
+        self.send_list(req, "Confbridge user list will follow", items, "ConfbridgeListComplete")
+        return None
+
+    def conf_control(self, req, done):
+        """ConfbridgeKick/Mute/Unmute: the member, then done(conf, ch, evs)."""
+        with self.world.lock:
+            found, err = self.world.pbx.conf_member(req.get("Conference"), req.get("Channel"))
+            if err:
+                self.error(req, err)
+                return None
+            evs = []
+            message = done(found[1], evs)
+            self.ack(req, message)
+            self.world.post_all(evs)
+        return None
+
+    def act_confbridgekick(self, req):
+        pbx = self.world.pbx
+
+        def kick(ch, evs):
+            # ConfBridge() returns (CONFBRIDGE_RESULT KICKED) and the dialplan
+            # of the captured PBX ends there.
+            pbx.conf_leave(ch, evs, "KICKED")
+            evs += pbx.hangup(ch, 16)
+            return "User kicked"
+        return self.conf_control(req, kick)
+
+    def act_confbridgemute(self, req):
+        return self.conf_control(req, lambda ch, evs: self.world.pbx.conf_mute(ch, True, evs)
+                                 or "User muted")
+
+    def act_confbridgeunmute(self, req):
+        return self.conf_control(req, lambda ch, evs: self.world.pbx.conf_mute(ch, False, evs)
+                                 or "User unmuted")
+
+    # --- queues ------------------------------------------------------------------
+
+    def act_queuestatus(self, req):
+        qname, member = req.get("Queue"), req.get("Member")
+        now = time.time()
+        items = []
+        with self.world.lock:
+            for q in self.world.pbx.queues.values():
+                if qname and q.name.lower() != qname.lower():
+                    continue
+                items.append(("QueueParams", [
+                    "Queue: " + q.name, "Max: 0", "Strategy: ringall",
+                    "Calls: %d" % len(q.callers), "Holdtime: %d" % q.holdtime,
+                    "TalkTime: %d" % q.talktime, "Completed: %d" % q.completed,
+                    "Abandoned: %d" % q.abandoned, "ServiceLevel: 0", "ServicelevelPerf: 0.0",
+                    "ServicelevelPerf2: 0.0", "Weight: 0"], True))
+                items += [("QueueMember", ["Queue: " + q.name] + m.fields(list_item=True), True)
+                          for m in q.members
+                          if not member or member in (m.interface, m.name)]
+                items += [("QueueEntry", [
+                    "Queue: " + q.name, "Position: %d" % (i + 1), "Channel: " + c.name,
+                    "Uniqueid: " + c.uniqueid, "CallerIDNum: " + unknown_plain(c.cid_num),
+                    "CallerIDName: " + unknown_plain(c.cid_name),
+                    "ConnectedLineNum: " + unknown_plain(c.conn_num),
+                    "ConnectedLineName: " + unknown_plain(c.conn_name),
+                    "Wait: %d" % (now - c.role.joined), "Priority: 0"], True)
+                    for i, c in enumerate(q.callers)]
+        self.send_list(req, "Queue status will follow", items, "QueueStatusComplete")
+        return None
+
+    def act_queuesummary(self, req):
+        qname = req.get("Queue")
+        now = time.time()
+        with self.world.lock:
+            items = [("QueueSummary", [
+                "Queue: " + q.name,
+                "LoggedIn: %d" % len([m for m in q.members if m.status not in (4, 5)]),
+                "Available: %d" % len(q.available()), "Callers: %d" % len(q.callers),
+                "HoldTime: %d" % q.holdtime, "TalkTime: %d" % q.talktime,
+                "LongestHoldTime: %d" % max([now - c.role.joined for c in q.callers] or [0])],
+                True) for q in self.world.pbx.queues.values()
+                if not qname or q.name.lower() == qname.lower()]
+        self.send_list(req, "Queue summary will follow", items, "QueueSummaryComplete")
+        return None
+
+    def queue_change(self, req, message, change):
+        """QueueAdd/Remove/Pause: the answer, then the events."""
+        with self.world.lock:
+            err, evs = change(self.world.pbx)
+            if err:
+                self.error(req, err)
+            else:
+                self.ack(req, message)
+                self.world.post_all(evs)
+        return None
+
+    def act_queueadd(self, req):
+        qname, iface = req.get("Queue"), req.get("Interface")
+        if not qname:
+            self.error(req, "'Queue' not specified.")
+            return None
+        if not iface:
+            self.error(req, "'Interface' not specified.")
+            return None
+        paused = req.get("Paused").lower() in AST_TRUE
+        penalty = leading_int(req.get("Penalty")) or 0
+        return self.queue_change(req, "Added interface to queue", lambda pbx: pbx.queue_add(
+            qname, iface, req.get("MemberName"), penalty, paused, req.get("Reason")))
+
+    def act_queueremove(self, req):
+        qname, iface = req.get("Queue"), req.get("Interface")
+        if not qname or not iface:
+            self.error(req, "Need 'Queue' and 'Interface' parameters.")
+            return None
+        return self.queue_change(req, "Removed interface from queue",
+                                 lambda pbx: pbx.queue_remove(qname, iface))
+
+    def act_queuepause(self, req):
+        iface, paused = req.get("Interface"), req.get("Paused")
+        if not iface or not paused:
+            self.error(req, "Need 'Interface' and 'Paused' parameters.")
+            return None
+        on = paused.lower() in AST_TRUE
+        return self.queue_change(
+            req, "Interface paused successfully" if on else "Interface unpaused successfully",
+            lambda pbx: pbx.queue_pause(req.get("Queue"), iface, on, req.get("Reason")))
+
+    # --- device, extension and presence states ------------------------------
+
+    def act_devicestatelist(self, req):
+        with self.world.lock:
+            items = [("DeviceStateChange", ["Device: " + d, "State: " + s], False)
+                     for d, s in self.world.pbx.devices.items()]
+        self.send_list(req, "Device State Changes will follow", items, "DeviceStateListComplete")
+        return None
+
+    def act_extensionstatelist(self, req):
+        with self.world.lock:
+            items = [("ExtensionStatus", [
+                "Exten: " + exten, "Context: " + context, "Hint: " + hint[0],
+                "Status: %d" % hint[1], "StatusText: " + EXTEN_STATE_TEXT.get(hint[1], "Unknown")],
+                False) for (exten, context), hint in self.world.pbx.hints.items()]
+        self.send_list(req, "Extension Statuses will follow", items,
+                       "ExtensionStateListComplete")
+        return None
+
+    def act_presencestatelist(self, req):
+        self.send_list(req, "Presence State Changes will follow", [],
+                       "PresenceStateListComplete")
+        return None
+
+    def act_extensionstate(self, req):
+        exten, context = req.get("Exten"), req.get("Context") or "default"
+        if not exten:
+            self.error(req, "Extension not specified")
+            return None
+        with self.world.lock:
+            hint = self.world.pbx.hints.get((exten, context))
+        status = hint[1] if hint else -1
+        self.send(self.response(req, "Success", [
+            "Message: Extension Status", "Exten: " + exten, "Context: " + context,
+            "Hint: " + (hint[0] if hint else ""), "Status: %d" % status,
+            "StatusText: " + EXTEN_STATE_TEXT.get(status, "Unknown")]), hold=True)
+        return None
+
+    # --- transfers -----------------------------------------------------------
+
+    def transfer_target(self, req):
+        """The channel of BlindTransfer/Atxfer, or None after the error."""
+        if not req.get("Channel"):
+            self.error(req, "No channel specified")
+            return None
+        if not req.get("Exten"):
+            self.error(req, "No extension specified")
+            return None
+        ch = self.world.find_channel(req.get("Channel"))
+        if ch is None:
+            self.error(req, "Channel specified does not exist")
+        return ch
+
+    def act_blindtransfer(self, req):
+        ch = self.transfer_target(req)
+        if ch is None:
+            return None
+        with self.world.lock:
+            err, evs = self.world.pbx.blind_transfer(ch, req.get("Context") or ch.context,
+                                                     req.get("Exten"))
+            if err:
+                self.error(req, err)
+            else:
+                self.ack(req, "Transfer succeeded")
+            self.world.post_all(evs)
+        return None
+
+    def act_atxfer(self, req):
+        # features.conf of the captured PBX (stock) has no atxfer code.
+        if self.transfer_target(req) is not None:
+            self.error(req, "No attended transfer feature code found")
+        return None
+
+    # --- FakePBX: what a test cannot make a real PBX do through AMI ----------
+
+    def act_fakepbx(self, req):
+        """Action: FakePBX, Operation: hold|unhold (Channel), talk (Channel,
+        Talking: on|off; a conference member), calls (Count: keep that many
+        --calls calls up), drop (close every other session)."""
+        op, world = req.get("Operation").lower(), self.world
+        if op == "drop":
+            with world.lock:
+                others = [s for s in world.sessions if s is not self]
+            for s in others:
+                s.sink.abort()
+            self.ack(req, "Dropped %d sessions" % len(others))
+            return None
+        if op == "calls":
+            with world.lock:
+                evs = world.pbx.set_calls(max(0, leading_int(req.get("Count")) or 0))
+                world.post_all(evs)
+            self.ack(req, "Calls set")
+            return None
+        if op not in ("hold", "unhold", "talk"):
+            self.error(req, "Unknown operation")
+            return None
+        ch = world.find_channel(req.get("Channel"))
+        if ch is None:
+            self.error(req, "No such channel")
+            return None
+        with world.lock:
+            evs = []
+            if op == "talk":
+                if ch.role is None or ch.role.conf is None:
+                    self.error(req, "Channel is not in a conference")
+                    return None
+                world.pbx.conf_talk(ch, req.get("Talking").lower() in AST_TRUE, evs)
+            else:
+                world.pbx.hold(ch, op == "hold", evs)
+            world.post_all(evs)
+        self.ack(req, "Done")
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -1100,7 +2940,7 @@ def run_cli(world, command):
 ACTIONS = action_table()
 
 
-class Session:
+class Session(PbxActions):
     """The AMI logic of one connection, independent of the transport.
 
     handle(Request) runs one action and returns CLOSE (the transport closes
@@ -1301,6 +3141,8 @@ class Session:
             self.violation("action %s before Login" % action)
             self.error(req, "Permission denied")
             return None
+        if low == "fakepbx":
+            return self.act_fakepbx(req)
         entry = ACTIONS.get(low)
         if entry is None:
             if self.world.opts.strict:
@@ -1418,7 +3260,7 @@ class Session:
         if self.hostile == "ping-error":
             self.error(req, "Ping failed")
             return None
-        t = time.time()
+        t = time.time() + MANAGER.clock_offset
         self.send(self.response(req, "Success", ["Ping: Pong", "Timestamp: %.6f" % t]), hold=True)
         return None
 
@@ -1437,7 +3279,8 @@ class Session:
         if req.get("Operation").lower() != "add":
             self.error(req, "Unknown operation")
             return None
-        err = self.filters.add(req.get("MatchCriteria"), req.get("Filter"))
+        err = self.filters.add(req.get("MatchCriteria"), req.get("Filter"),
+                               MANAGER.match_criteria())
         if err:
             self.error(req, err)
         else:
@@ -1449,7 +3292,7 @@ class Session:
         return None
 
     def act_coresettings(self, req):
-        self.send(self.response(req, "Success", CORESETTINGS), hold=True)
+        self.send(self.response(req, "Success", coresettings()), hold=True)
         return None
 
     def act_corestatus(self, req):
@@ -1504,13 +3347,11 @@ class Session:
 
     def act_coreshowchannels(self, req):
         with self.world.lock:
-            chans = list(self.world.channels)
-        self.list_start(req, "Channels will follow")
-        for ch in chans:
-            self.list_item(req, "CoreShowChannel", chan_blob(ch) + [
+            items = [("CoreShowChannel", chan_blob(ch) + [
                 "Application: " + ch.app, "ApplicationData: " + ch.appdata,
-                "Duration: " + ch.duration(), "BridgeId: "])
-        self.list_complete(req, "CoreShowChannelsComplete", len(chans))
+                "Duration: " + ch.duration(), "BridgeId: " + bridge_id(ch)], False)
+                for ch in self.world.channels]
+        self.send_list(req, "Channels will follow", items, "CoreShowChannelsComplete")
         return None
 
     def act_status(self, req):
@@ -1526,7 +3367,8 @@ class Session:
         for ch in chans:
             lines = chan_blob(ch) + [
                 "Type: " + ch.tech, "DNID: ", "EffectiveConnectedLineNum: " + ch.conn_num,
-                "EffectiveConnectedLineName: " + ch.conn_name, "TimeToHangup: 0", "BridgeID: ",
+                "EffectiveConnectedLineName: " + ch.conn_name, "TimeToHangup: 0",
+                "BridgeID: " + bridge_id(ch),
                 "Application: " + ch.app, "Data: " + ch.appdata, "Nativeformats: (slin)",
                 "Readformat: slin", "Readtrans: ", "Writeformat: slin", "Writetrans: ",
                 "Callgroup: 0", "Pickupgroup: 0", "Seconds: %d" % ch.seconds()]
@@ -1548,6 +3390,13 @@ class Session:
                 return w.globals.get(arg, "")
             if func == "ENV":
                 return os.environ.get(arg, "")
+            if func == "DEVICE_STATE":
+                with w.lock:
+                    return w.pbx.device_state(arg)
+            if func == "EXTENSION_STATE":
+                exten, _, context = arg.partition("@")
+                hint = w.pbx.hints.get((exten, context or "default"))
+                return EXTEN_STATE_FUNC.get(hint[1], "UNKNOWN") if hint else "UNKNOWN"
             if ch is None:
                 return ""
             if func == "CALLERID":
@@ -1597,6 +3446,16 @@ class Session:
             self.world.globals[m.group(2)] = value
         elif m and m.group(1).upper() == "CALLERID" and ch and m.group(2) in ("num", "name"):
             setattr(ch, "cid_" + m.group(2), value)
+        elif m and m.group(1).upper() == "DEVICE_STATE" and \
+                m.group(2)[:7].lower() == "custom:":
+            # func_devstate: only Custom: devices can be set; the events
+            # follow the answer.
+            self.ack(req, "Variable Set")
+            with self.world.lock:
+                evs = []
+                self.world.pbx.set_custom("Custom:" + m.group(2)[7:], value, evs)
+                self.world.post_all(evs)
+            return None
         elif m:
             self.error(req, "Variable not set")
             return None
@@ -1661,6 +3520,8 @@ class Session:
         if ch is None:
             self.error(req, "Channel does not exist: " + g("Channel"))
             return None
+        if self.redirect_live(req, ch):
+            return None
         if not g("ExtraChannel"):
             self.move(ch, g("Context"), g("Exten"), g("Priority"))
             self.ack(req, "Redirect successful")
@@ -1676,6 +3537,29 @@ class Session:
             self.move(ch2, g("Context"), g("Exten"), g("Priority"))
         self.ack(req, "Dual Redirect successful")
         return None
+
+    def redirect_live(self, req, ch):
+        """A Redirect that bridges, conferences or queues are part of:
+        the live PBX moves the channels (tcp-redirect-extrachannel: both
+        ;2 legs join ConfBridge 700). False leaves it to move()."""
+        g = req.get
+        moves = [(ch, g("Context"), g("Exten"), leading_int(g("Priority")))]
+        if g("ExtraChannel"):
+            ch2 = self.world.find_channel(g("ExtraChannel"))
+            if ch2 is None:
+                return False        # move() answers the error
+            if g("ExtraContext"):
+                moves.append((ch2, g("ExtraContext"), g("ExtraExten"),
+                              leading_int(g("ExtraPriority"))))
+            else:
+                moves.append((ch2,) + moves[0][1:])
+        pbx = self.world.pbx
+        if not any(pbx.needs_move(c, context, exten) for c, context, exten, _ in moves):
+            return False
+        self.ack(req, "Dual Redirect successful" if len(moves) == 2 else "Redirect successful")
+        with self.world.lock:
+            self.world.post_all(pbx.redirect(moves))
+        return True
 
     @staticmethod
     def redirect_check(chan, context, exten, priority, extra):
@@ -1848,6 +3732,7 @@ class TcpConnection:
         self.remote_address = "IPV4/TCP/%s/%d" % peer[:2]
         self.q = queue.Queue()
         self.queued = 0
+        self.sent = 0           # bytes written, logged at the close
         self.qlock = threading.Lock()
         self.done = threading.Event()
         self.session = None
@@ -1918,6 +3803,7 @@ class TcpConnection:
                 self.send_all(self.transform(item))
             except OSError:
                 break
+            self.sent += len(item)
         self.shutdown()
 
     def shutdown(self, linger0=False):
@@ -1934,6 +3820,7 @@ class TcpConnection:
         except OSError:
             pass
         self.sock.close()
+        self.world.rec.log("SENT %d %s" % (self.sent, self.peer))
         self.world.rec.log("CLOSE " + self.peer)
 
     def discard_input(self, limit=None):
@@ -2022,7 +3909,19 @@ def parse_args(argv):
                    help="ms; disconnect a client that takes nothing for that long")
     p.add_argument("--corpus")
     p.add_argument("--hostile", choices=HOSTILE_MODES)
-    p.add_argument("--user", action="append", default=[], metavar="NAME:SECRET")
+    p.add_argument("--user", action="append", default=[], metavar="NAME:SECRET[:READ:WRITE]")
+    p.add_argument("--calls", type=int, default=0)
+    p.add_argument("--conferences", type=int, default=0)
+    p.add_argument("--conference-size", type=int, default=3)
+    p.add_argument("--queue-callers", type=int, default=0)
+    p.add_argument("--flood-mix", metavar="NAME=WEIGHT,...")
+    p.add_argument("--asterisk-version", default="22.10.1")
+    p.add_argument("--clock-offset", type=float, default=0.0)
+    p.add_argument("--webenabled", choices=["yes", "no"], default="yes")
+    p.add_argument("--allowmultiplelogin", choices=["yes", "no"], default="yes")
+    p.add_argument("--timestampevents", action="store_true")
+    p.add_argument("--channelvars", default="")
+    p.add_argument("--disabledevents", default="")
     return p.parse_args(argv)
 
 
@@ -2047,16 +3946,49 @@ def serve_forever(world, srv):
         TcpConnection(world, sock, peer, conn_id).start()
 
 
-def make_world(opts):
-    """The PBX of the options: the --user accounts, the --events corpus, the
-    --channels already up."""
-    for spec in opts.user:
+def add_user(spec):
+    """--user NAME:SECRET (all permissions) or NAME:SECRET:READ:WRITE with
+    manager.conf's class lists (the last two fields; the secret may hold
+    colons then)."""
+    parts = spec.split(":")
+    if len(parts) >= 4:
+        USERS.append(User(parts[0], ":".join(parts[1:-2]), get_perm(parts[-2]),
+                          get_perm(parts[-1])))
+    else:
         name, _, secret = spec.partition(":")
         USERS.append(User(name, secret, INT_MAX, INT_MAX))
+
+
+def configure_manager(opts):
+    MANAGER.webenabled = opts.webenabled == "yes"
+    MANAGER.allowmultiplelogin = opts.allowmultiplelogin == "yes"
+    MANAGER.timestampevents = opts.timestampevents
+    MANAGER.channelvars = tuple(v for v in opts.channelvars.split(",") if v)
+    MANAGER.disabledevents = tuple(v for v in opts.disabledevents.split(",") if v)
+    MANAGER.clock_offset = opts.clock_offset
+    claim_version(opts.asterisk_version)
+
+
+def make_world(opts):
+    """The PBX of the options: the --user accounts, manager.conf settings,
+    the --events corpus, the --channels, --calls, --conferences and
+    --queue-callers already up, and the --calls traffic."""
+    for spec in opts.user:
+        add_user(spec)
+    configure_manager(opts)
     world = World(opts, Recorder(opts.log, opts.violations))
-    if opts.events:
+    world.pbx = Pbx(world)
+    if opts.events and opts.flood_mix:
+        world.corpus = mix_corpus(opts.flood_mix, world)
+    elif opts.events:
         world.load_corpus(opts.corpus or os.environ.get("FAKE_AMI_CORPUS", DEFAULT_CORPUS))
     world.precreate(opts.channels)
+    with world.lock:
+        world.pbx.precreate_calls(opts.calls)
+        world.pbx.precreate_conferences(opts.conferences, opts.conference_size)
+        world.pbx.precreate_queue_callers(opts.queue_callers)
+    if opts.calls and opts.event_rate and not opts.events:
+        threading.Thread(target=run_traffic, args=(world, opts.event_rate), daemon=True).start()
     return world
 
 

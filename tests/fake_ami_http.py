@@ -13,7 +13,8 @@ a call made over HTTP shows up as events over TLS), optionally:
 
 Prints "READY <tcp port> <tls port or 0> <http port or 0>" when listening.
 Every other option is fake_ami.py's (--log, --violations, --channels,
---events, ...). The byte formats follow the captures in
+--events, --calls, ...); fake_ami.py's --webenabled no takes the AMI URIs
+away (404, as with manager.conf webenabled = no). The byte formats follow the captures in
 tests/captures/asterisk-22 (http-*.txt, tls-*.txt; README quirks 27-35):
 
   * Set-Cookie: mansession_id="%08x"; Version=1; Max-Age=<httptimeout> on
@@ -472,6 +473,8 @@ class Handler(BaseHTTPRequestHandler):
         prefix = "/" + st.opts.http_prefix.strip("/") + "/" if st.opts.http_prefix else "/"
         endpoint = path[len(prefix):] if path.startswith(prefix) else ""
         mxml = endpoint in ("mxml", "amxml")
+        if endpoint in ("rawman", "mxml", "arawman", "amxml") and not fa.MANAGER.webenabled:
+            endpoint = ""           # webenabled = no: manager.c registers no URI
         if endpoint in ("rawman", "mxml", "arawman", "amxml") and self.hostile(mxml):
             return
         if endpoint in ("rawman", "mxml"):
@@ -666,7 +669,7 @@ def main(argv=None):
     tls_port = http_port = 0
     if opts.tls:
         tls = fa.listener()
-        tls_port = tls.getsockname()[1]
+        tls_port = world.tls_port = tls.getsockname()[1]
         threading.Thread(target=serve_tls, args=(world, tls, ctx), daemon=True).start()
     if opts.http or opts.https:
         httpd = HttpServer(world, opts, ctx if opts.https else None)

@@ -89,14 +89,20 @@ time_bound() {
 # the fake server has logged a matching line: it logs what it saw on its
 # own time, maybe after the client has exited. Fails showing the log.
 wait_log() {
-	local i n log="$BATS_TEST_TMPDIR/ami.log"
-	n=$(awk -v s="$(time_bound "${2:-10}")" 'BEGIN { print int(s * 20) }')
+	wait_file "$BATS_TEST_TMPDIR/ami.log" "$@"
+}
+
+# wait_file FILE ERE [SECONDS]: the same for any file (a client's output
+# growing in the background). Fails showing the file.
+wait_file() {
+	local i n
+	n=$(awk -v s="$(time_bound "${3:-10}")" 'BEGIN { print int(s * 20) }')
 	for ((i = 0; i < n; i++)); do
-		grep -qE -- "$1" "$log" 2>/dev/null && return 0
+		grep -qaE -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.05
 	done
-	echo "the server never logged /$1/:"
-	cat "$log"
+	echo "never saw /$2/ in $1:"
+	cat "$1"
 	return 1
 }
 
