@@ -689,3 +689,15 @@ filter_events() {
 	most=$(awk '/^SENT / { if ($2 > m) m = $2 } END { print m }' "$BATS_TEST_TMPDIR/ami.log")
 	[ "$most" -ge "$(wc -c <"$ev")" ]
 }
+
+@test "--allowmultiplelogin no: a second Login of a user logged in fails like a wrong secret" {
+	start_fake_ami --allowmultiplelogin no
+	ami tail-events >/dev/null 2>&1 3>&- &
+	LISTEN_PID=$!
+	wait_log 'RECV Events EventMask=on'
+	run ami ping
+	assert_failure 4
+	AMI_USER=reader run ami ping
+	assert_success
+	unlisten
+}

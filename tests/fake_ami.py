@@ -118,9 +118,11 @@ events-confbridge, events-devicestate; tests/capture_check.py compares):
                    fake_ami_http.py answers 404 for the AMI URIs
 --allowmultiplelogin no, --timestampevents, --channelvars A,B,
 --disabledevents Newexten,VarSet   the manager.conf settings (manager show
-                   settings shows them; timestampevents adds Timestamp: to
-                   events, channelvars adds ChanVariable: A=... to channel
-                   snapshots, disabledevents never raises those events)
+                   settings shows them; allowmultiplelogin no fails a Login
+                   of a user logged in elsewhere like a wrong secret,
+                   timestampevents adds Timestamp: to events, channelvars
+                   adds ChanVariable: A=... to channel snapshots,
+                   disabledevents never raises those events)
 
 CLI over Command, as main/manager.c prints it: manager show settings,
 manager show user NAME, manager show users, manager show connected (file
@@ -325,7 +327,6 @@ VoicemailUserStatus: Show the status of given voicemail user's info.  (Priv: cal
 WaitEvent: Wait for an event to occur.  (Priv: <none>)""".split("\n")
 
 
-
 def coresettings():
     return ["AMIversion: " + AMI_VERSION, "AsteriskVersion: " + ASTERISK_VERSION,
             "SystemName: ", "CoreMaxCalls: 0", "CoreMaxLoadAvg: 0.000000", "CoreRunUser: ",
@@ -337,7 +338,9 @@ def coresettings():
 VERSION_LINE = ("Asterisk 22.10.1 built by root @ vm on a x86_64 running Linux "
                 "on 2026-11-26 06:04:47 UTC")
 
-# The AMI version each Asterisk major release announces (manager.h).
+# The AMI version (manager.h AMI_VERSION) of each Asterisk major release:
+# the major number goes with the release (22 -> 11); the minor numbers of
+# the older ones are those of their later point releases, as far as known.
 AMI_VERSIONS = {16: "5.0.5", 17: "6.0.0", 18: "7.0.3", 19: "8.0.2", 20: "9.0.0", 21: "10.0.0",
                 22: "11.0.0", 23: "12.0.0"}
 
@@ -352,6 +355,7 @@ def claim_version(version):
     ASTERISK_VERSION = version
     BANNER = to_bytes("Asterisk Call Manager/%s\r\n" % AMI_VERSION)
     VERSION_LINE = VERSION_LINE.replace("Asterisk 22.10.1 ", "Asterisk %s " % version)
+
 
 DIALPLAN_TEST = """\
 [ Context 'test' created by 'pbx_config' ]
@@ -418,8 +422,8 @@ class ManagerConf:
     def match_criteria(self):
         """Filter's MatchCriteria came with 20.11, 21.6 and 22.1."""
         major, minor = self.version[0], self.version[1]
-        return major >= 23 or (major, minor) >= {20: (20, 11), 21: (21, 6),
-                                                 22: (22, 1)}.get(major, (99, 0))
+        first = {20: 11, 21: 6, 22: 1}
+        return major >= 23 or (major in first and minor >= first[major])
 
 
 MANAGER = ManagerConf()
@@ -582,11 +586,6 @@ class Event:
             cached = self._lines = self.text.split("\r\n")
         return cached
 
-    def header(self, name):
-        prefix = name.lower() + ":"
-        return [line[len(prefix):].lstrip() for line in self.text.split("\r\n")
-                if line.lower().startswith(prefix)]
-
 
 PRIVILEGE_STR = {}
 
@@ -736,7 +735,7 @@ class Channel:
         self.created = time.time()
         self.answered = None      # when it went Up (ConfbridgeList AnsweredTime)
         self.bridge = None        # the Bridge it is in (BridgeId, BridgeEnter/Leave)
-        self.role = None          # what the live PBX does with it (PbxRole)
+        self.role = None          # what the live PBX does with it (Role)
 
     def seconds(self):
         return int(time.time() - self.created)
@@ -1401,8 +1400,8 @@ class QueueMember:
 
 
 class Queue:
-    def __init__(self, name, timeout):
-        self.name, self.timeout = name, timeout
+    def __init__(self, name):
+        self.name = name
         self.members, self.callers = [], []
         self.completed = self.abandoned = 0
         self.holdtime = self.talktime = 0
@@ -1489,8 +1488,8 @@ class Pbx:
         self.target = 0             # how many --calls calls to keep up
         self.emitted = set()        # members whose QueueMemberStatus went out
         login = int(world.start)
-        self.queues["support"] = Queue("support", "120")
-        sales = self.queues["sales"] = Queue("sales", "60")
+        self.queues["support"] = Queue("support")
+        sales = self.queues["sales"] = Queue("sales")
         sales.members.append(QueueMember("Agent Smith", "Local/wait20@test", "static", login))
         for dev, state in [("Custom:lab100", "UNAVAILABLE"),
                            ("Queue:sales_pause_Local/wait20@test", "NOT_INUSE"),
@@ -2230,7 +2229,7 @@ def first_leg_app(world, o, one, evs):
     world.pbx.enter_app(one, evs)
 
 
-def answer_both(world, one, two, evs):
+def answer_both(one, two, evs):
     for ch in (two, one):
         ch.state, ch.answered = 6, time.time()
         evs.append(ev_chan("Newstate", "call", ch))
@@ -2240,7 +2239,7 @@ def flow_conference(world, o, legs, app, report, evs):
     one, two = legs
     two.app, two.appdata = app
     evs.append(ev_newexten(two))
-    answer_both(world, one, two, evs)
+    answer_both(one, two, evs)
     evs.append(ev_dial("DialEnd", one, "DialStatus: ANSWER"))
     flush(world, evs)
     report(True, 4, one)
@@ -2310,7 +2309,7 @@ def flow_dial(world, o, legs, app, report, evs):
             ev_varset(two, "DIALEDPEERNUMBER", rest)]
     c1.exten = ""
     evs.append(ev_two("DialEnd", "call", two, c1, ["DialStatus: ANSWER"]))
-    answer_both(world, one, two, evs)
+    answer_both(one, two, evs)
     flush(world, evs)
     report(True, 4, one)
     evs.append(ev_dial("DialEnd", one, "DialStatus: ANSWER"))
@@ -2360,7 +2359,7 @@ MIX_APPS = [("Set", "__FROM_DID=4930555"), ("NoOp", "inbound"), ("GotoIf", "$[1]
             ("Dial", "PJSIP/201,30"), ("Gosub", "sub-record,s,1")]
 
 
-def mix_corpus(spec, world):
+def mix_corpus(spec):
     """Events in the proportions of SPEC ("VarSet=70,Newexten=20,Hangup=10"),
     shuffled with a fixed seed, spread over 50 channels of which the first
     is PJSIP/100-... and the others PJSIP/201 to PJSIP/249: a filter on
@@ -2628,6 +2627,7 @@ class PbxActions:
             items = [("BridgeListItem", br.blob(), False)
                      for br in self.world.pbx.bridges.values() if not tech or br.kind[1] == tech]
         self.send_list(req, "Bridge listing will follow", items, "BridgeListComplete")
+        return None
 
     def act_bridgeinfo(self, req):
         uid = req.get("BridgeUniqueid")
@@ -3162,6 +3162,11 @@ class Session(PbxActions):
 
     # --- login and session control ------------------------------------------
 
+    def logged_in_elsewhere(self, name):
+        with self.world.lock:
+            return any(s.user is not None and s.user.name.lower() == name.lower()
+                       for s in self.world.sessions if s is not self)
+
     def authenticate(self, req):
         user = find_user(req.get("Username"))
         if req.get("AuthType").lower() != "md5":
@@ -3184,6 +3189,11 @@ class Session(PbxActions):
             self.violation("second Login in one session")
             self.ack(req, "Already authenticated")
             return None
+        if not MANAGER.allowmultiplelogin and self.logged_in_elsewhere(req.get("Username")):
+            # authenticate() refuses it like a wrong secret.
+            time.sleep(1)
+            self.error(req, "Authentication failed")
+            return CLOSE
         if self.hostile == "close-mid-message":
             aid = self.aid(req)
             head = "Response: Success\r\n" + ("ActionID: %s\r\n" % aid if aid else "")
@@ -3979,7 +3989,7 @@ def make_world(opts):
     world = World(opts, Recorder(opts.log, opts.violations))
     world.pbx = Pbx(world)
     if opts.events and opts.flood_mix:
-        world.corpus = mix_corpus(opts.flood_mix, world)
+        world.corpus = mix_corpus(opts.flood_mix)
     elif opts.events:
         world.load_corpus(opts.corpus or os.environ.get("FAKE_AMI_CORPUS", DEFAULT_CORPUS))
     world.precreate(opts.channels)
