@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cmds.h"
+#include "term_safe.h"
 
 const char cmd_command_help[] =
 	"usage: ami command [options] CLI-COMMAND [WORDS...]\n"
@@ -15,6 +17,8 @@ const char cmd_command_help[] =
 	"spaces, so `ami command core show channels` works too. Handles both the\n"
 	"Asterisk 14+ format (Output: lines) and the older Response: Follows one.\n"
 	"Exit 1 when Asterisk reports an error (the output then goes to stderr).\n"
+	"To a terminal, control characters are shown as \\xNN; to a pipe or file\n"
+	"the output is byte-exact.\n"
 	"With --json or --format raw the whole response is printed.\n";
 
 static const struct option longopts[] = {
@@ -38,17 +42,29 @@ static char *join_words(int argc, char **argv)
 }
 
 /* The CLI text: one Output header per line (the parser also turns the old
- * Follows format into Output headers). */
+ * Follows format into Output headers). Byte-exact to a file or a pipe; a
+ * terminal is shown its control bytes (term_safe) rather than obeying them. */
 static int print_output(const struct ami_msg *reply, int to_stderr)
 {
+	int tty = isatty(to_stderr ? STDERR_FILENO : STDOUT_FILENO);
+
 	for (size_t i = 0; i < reply->n; i++) {
+		const char *line = ami_value(reply, i);
+		size_t len = reply->h[i].value_len;
+
 		if (strcasecmp(ami_name(reply, i), "Output"))
 			continue;
 		if (to_stderr) {
-			fwrite(ami_value(reply, i), 1, reply->h[i].value_len, stderr);
+			if (tty)
+				term_safe_file(stderr, line, len);
+			else
+				fwrite(line, 1, len, stderr);
 			fputc('\n', stderr);
 		} else {
-			out_write(ami_value(reply, i), reply->h[i].value_len);
+			if (tty)
+				term_safe_out(line, len);
+			else
+				out_write(line, len);
 			if (out_write("\n", 1) != RC_OK)
 				return RC_IO;
 		}

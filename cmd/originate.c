@@ -14,6 +14,7 @@
 
 #include "callfile.h"
 #include "cmds.h"
+#include "term_safe.h"
 
 const char cmd_originate_help[] =
 	"usage: ami originate CHANNEL (--app APP [--data DATA] |\n"
@@ -558,18 +559,28 @@ static void print_json(const struct call *c)
 	out_puts("}\n");
 }
 
+/* A text line that quotes the server (channel, uniqueid, cause): shown
+ * through term_safe. Takes line (malloc'd). */
+static void print_line(char *line)
+{
+	term_safe_out(line, strlen(line));
+	out_puts("\n");
+	free(line);
+}
+
 static void print_answered(const struct call *c)
 {
 	if (out_get_format() == OUT_TEXT && verbosity >= 0)
-		out_printf("answered: %s uniqueid=%s reason=%d (%s)\n", call_channel(c),
-			   or_dash(call_uniqueid(c)), c->reason, reason_text(c->reason));
+		print_line(xasprintf("answered: %s uniqueid=%s reason=%d (%s)", call_channel(c),
+				     or_dash(call_uniqueid(c)), c->reason, reason_text(c->reason)));
 }
 
 static void print_hangup(const struct call *c)
 {
 	if (out_get_format() == OUT_TEXT && verbosity >= 0)
-		out_printf("hangup: %s uniqueid=%s cause=%s (%s)\n", call_channel(c),
-			   or_dash(call_uniqueid(c)), or_dash(c->cause), or_dash(c->cause_txt));
+		print_line(xasprintf("hangup: %s uniqueid=%s cause=%s (%s)", call_channel(c),
+				     or_dash(call_uniqueid(c)), or_dash(c->cause),
+				     or_dash(c->cause_txt)));
 }
 
 /* The final word on a call we followed. */

@@ -26,6 +26,7 @@
 
 #include "cmds.h"
 #include "glob.h"
+#include "term_safe.h"
 
 const char cmd_shell_help[] =
 	"usage: ami shell [-k] [FILE] [options]\n"
@@ -884,8 +885,11 @@ static int builtin_help(struct shell *sh, int argc, char **argv)
 		return RC_USAGE;
 	}
 	out_printf("%s", argv[1]);
-	for (size_t i = 0; i < keys->n; i++)
-		out_printf(" %s=...", keys->v[i]);
+	for (size_t i = 0; i < keys->n; i++) {     /* the server's words */
+		out_puts(" ");
+		term_safe_out(keys->v[i], strlen(keys->v[i]));
+		out_puts("=...");
+	}
 	out_puts("\n");
 	return RC_OK;
 }
@@ -1293,12 +1297,13 @@ static void banner(const struct shell *sh)
 {
 	if (verbosity < 0)
 		return;
-	const char *greeting = ami_banner(sh->a);     /* none over HTTP */
+	char *greeting = term_safe_dup(ami_banner(sh->a));     /* none over HTTP */
 
 	out_printf("Logged in to %s%s%s%s as %s.\n"
 		   "Type help for the commands, Tab to complete, Ctrl-D to quit.\n",
 		   ami_host_label(sh->a), *greeting ? " (" : "", greeting, *greeting ? ")" : "",
 		   sh->prof.username);
+	free(greeting);
 	out_flush();
 }
 

@@ -31,6 +31,7 @@
 
 #include "cmds.h"
 #include "glob.h"
+#include "term_safe.h"
 
 const char cmd_tail_events_help[] =
 	"usage: ami tail-events [-e NAME]... [--match KEY=GLOB]... [-c N]\n"
@@ -318,15 +319,16 @@ static void iso_time(struct tail *t, double when, char *out)
 
 /* ---------- output ---------- */
 
-/* How many bytes at v[i] are plain on the text line: printable ASCII but
- * blank, '"' and '\\', or a whole valid UTF-8 sequence. 0: must be escaped. */
-static size_t text_plain(const char *v, size_t n, size_t i)
+/* How many bytes at v[i] are plain on the text line: what term_safe lets
+ * through (printable ASCII, valid UTF-8 but C1) except blank, TAB, '"' and
+ * '\\'. 0: must be escaped. Runs for every byte: ASCII is judged here. */
+static inline size_t text_plain(const char *v, size_t n, size_t i)
 {
 	unsigned char c = (unsigned char)v[i];
 
-	if (c >= 0x80)
-		return out_utf8_len(v + i, n - i);
-	return c > ' ' && c != '"' && c != '\\' && c != 0x7f;
+	if (c < 0x80)
+		return c > ' ' && c < 0x7f && c != '"' && c != '\\';
+	return term_plain_utf8_len(v + i, n - i);
 }
 
 /* A value on the text line: bare when it is plain, else in double quotes
@@ -372,7 +374,7 @@ static int text_line(struct tail *t, const struct ami_view *v)
 
 	out_write(ts, time_now(t, t->timestamp, ts));
 	out_write(" ", 1);
-	out_write(v->event ? v->event : "", v->event ? v->event_len : 0);
+	term_safe_out(v->event ? v->event : "", v->event ? v->event_len : 0);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct ami_header *h = &v->h[i];
 		if (skip == v->n && v->base + h->value == v->event) {
@@ -381,7 +383,7 @@ static int text_line(struct tail *t, const struct ami_view *v)
 		}
 		out_write(" ", 1);
 		if (h->name_len) {
-			out_write(v->base + h->name, h->name_len);
+			term_safe_out(v->base + h->name, h->name_len);
 			out_write("=", 1);
 		}
 		text_value(v->base + h->value, h->value_len);

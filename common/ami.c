@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "md5.h"
+#include "term_safe.h"
 #include "transport.h"
 #include "util.h"
 
@@ -65,9 +66,12 @@ static void set_err(struct ami *a, const char *fmt, ...)
 	memcpy(a->err, buf, sizeof buf);
 }
 
-/* -vv wire trace on stderr; secrets are masked. */
+/* -vv wire trace on stderr, one write per message; secrets are masked,
+ * control bytes shown (term_safe). */
 static void trace_view(const char *dir, const struct ami_view *v)
 {
+	struct strbuf out = { 0 };
+
 	if (verbosity < 2)
 		return;
 	for (size_t i = 0; i < v->n; i++) {
@@ -75,11 +79,21 @@ static void trace_view(const char *dir, const struct ami_view *v)
 		const char *name = v->base + h->name;
 		int secret = (h->name_len == 6 && !strncasecmp(name, "Secret", 6)) ||
 			     (h->name_len == 3 && !strncasecmp(name, "Key", 3));
-		fprintf(stderr, "%s %.*s%s%.*s\n", dir, (int)h->name_len, name,
-			h->name_len ? ": " : "", secret ? 8 : (int)h->value_len,
-			secret ? "********" : v->base + h->value);
+		strbuf_adds(&out, dir);
+		strbuf_adds(&out, " ");
+		term_safe_buf(&out, name, h->name_len);
+		if (h->name_len)
+			strbuf_adds(&out, ": ");
+		if (secret)
+			strbuf_adds(&out, "********");
+		else
+			term_safe_buf(&out, v->base + h->value, h->value_len);
+		strbuf_adds(&out, "\n");
 	}
-	fprintf(stderr, "%s\n", dir);
+	strbuf_adds(&out, dir);
+	strbuf_adds(&out, "\n");
+	fwrite(out.p, 1, out.len, stderr);
+	strbuf_free(&out);
 }
 
 static void trace_msg(const char *dir, const struct ami_msg *m)

@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "output.h"
+#include "term_safe.h"
 #include "util.h"
 
 #if defined(__SSE2__)
@@ -282,6 +283,7 @@ static int out_raw(const struct ami_view *m)
 	return out_write("\r\n", 2);
 }
 
+/* For people: what the server sent goes through term_safe. */
 static int out_text(const struct ami_view *m)
 {
 	size_t width = 0;
@@ -294,12 +296,12 @@ static int out_text(const struct ami_view *m)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct ami_header *h = &m->h[i];
 		if (h->name_len) {
-			out_write((m->base + m->h[i].name), h->name_len);
+			term_safe_out((m->base + m->h[i].name), h->name_len);
 			out_write(":", 1);
 			for (size_t pad = h->name_len; pad < width + 1; pad++)
 				out_write(" ", 1);
 		}
-		out_write((m->base + m->h[i].value), h->value_len);
+		term_safe_out((m->base + m->h[i].value), h->value_len);
 		if (out_write("\n", 1) != RC_OK)
 			return RC_IO;
 	}

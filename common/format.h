@@ -13,7 +13,8 @@ void out_set_format(enum out_format f);
 enum out_format out_get_format(void);
 
 /* A message: raw = AMI wire block, text = aligned "Key: Value" block
- * followed by a blank line, json = one compact object and a newline. */
+ * followed by a blank line (control bytes and invalid UTF-8 shown as \xNN,
+ * see term_safe.h), json = one compact object and a newline. */
 int out_msg(const struct ami_msg *m);
 /* The same for a view, which must be split (ami_parser_split), except for
  * raw output of a view from the wire: its bytes as received. */

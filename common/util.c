@@ -1,6 +1,7 @@
 /* util.c - diagnostics, allocation, numbers, clocks, secrets. */
 #define _POSIX_C_SOURCE 200809L
 #include "util.h"
+#include "term_safe.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,16 +18,38 @@ static const char *progname = "ami";
 void log_prog(const char *name) { progname = name; }
 const char *log_progname(void) { return progname; }
 
+/* A message often quotes the server (its Message:, greeting, HTTP status
+ * line): term_safe shows its control bytes instead of obeying them. The
+ * line goes out in one write. */
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
 	int saved = errno;
 	size_t n = strlen(fmt);
+	char small[512], *text = small;
+	struct strbuf line = { 0 };
+	va_list again;
 
-	fprintf(stderr, "%s: %s", progname, prefix);
-	vfprintf(stderr, fmt, ap);
-	if (n > 0 && fmt[n - 1] == ':')
-		fprintf(stderr, " %s", strerror(saved));
-	fputc('\n', stderr);
+	va_copy(again, ap);
+	int len = vsnprintf(small, sizeof small, fmt, ap);
+	if (len >= (int)sizeof small) {
+		text = xmalloc((size_t)len + 1);
+		vsnprintf(text, (size_t)len + 1, fmt, again);
+	}
+	va_end(again);
+	strbuf_adds(&line, progname);
+	strbuf_adds(&line, ": ");
+	strbuf_adds(&line, prefix);
+	if (len > 0)
+		term_safe_buf(&line, text, (size_t)len);
+	if (n > 0 && fmt[n - 1] == ':') {
+		strbuf_adds(&line, " ");
+		strbuf_adds(&line, strerror(saved));
+	}
+	strbuf_add(&line, "\n", 1);
+	fwrite(line.p, 1, line.len, stderr);
+	strbuf_free(&line);
+	if (text != small)
+		free(text);
 	errno = saved;
 }
 

@@ -48,6 +48,11 @@ write=call,reporting: no Filter).
                    two-junk-blocks     after Login, two such blocks before
                                        each response (three-junk-blocks: three)
                    events-before-login five events before the Login response
+                   escape-seq          EVIL (an OSC title, a clear screen, a C1
+                                       CSI) in the greeting, after every
+                                       Message of ack and error, as the
+                                       Message of a Ping error and as one more
+                                       line of Command output
                    no-read also gives the listening socket a tiny receive
                    buffer: with small send buffers too (hostile.bats sets
                    them in a network namespace) a big action then blocks
@@ -204,7 +209,13 @@ HOSTILE_MODES = [
     # junk is never a response (issue 11):
     "junk-login", "login-not-success", "two-junk-blocks", "three-junk-blocks",
     "events-before-login",
+    # terminal escape sequences in what the server says (issue 11):
+    "escape-seq",
 ]
+
+# escape-seq: set the terminal's title, clear the screen, then CSI as a C1
+# control (U+009B, "\xc2\x9b" in UTF-8).
+EVIL = "\x1b]0;title\x07\x1b[2J\u009b31m"
 
 # Blocks with neither Response: nor Event: (two-junk-blocks etc.).
 JUNK_COUNTS = {"two-junk-blocks": 2, "three-junk-blocks": 3}
@@ -3003,9 +3014,13 @@ class Session(PbxActions):
         return lines + list(extra)
 
     def ack(self, req, message):
+        if self.hostile == "escape-seq":
+            message += " " + EVIL
         self.send(self.response(req, "Success", ["Message: " + message]), hold=True)
 
     def error(self, req, message):
+        if self.hostile == "escape-seq":
+            message += " " + EVIL
         self.send(self.response(req, "Error", ["Message: " + message]), hold=True)
 
     def list_start(self, req, message):
@@ -3267,7 +3282,7 @@ class Session(PbxActions):
         return None
 
     def act_ping(self, req):
-        if self.hostile == "ping-error":
+        if self.hostile in ("ping-error", "escape-seq"):
             self.error(req, "Ping failed")
             return None
         t = time.time() + MANAGER.clock_offset
@@ -3332,6 +3347,8 @@ class Session(PbxActions):
             self.error(req, "No command provided")
             return None
         ok, output, blacklisted = run_cli(self.world, command)
+        if self.hostile == "escape-seq":
+            output = output + ["evil: " + EVIL]
         if blacklisted:
             self.error(req, "Command blacklisted")
         elif self.hostile in ("old-command", "follows-no-end"):
@@ -3868,7 +3885,7 @@ class TcpConnection:
         if mode == "huge-banner":
             self.write(b"A" * (1 << 20))
             return self.discard_input()
-        self.write(BANNER)
+        self.write(BANNER if mode != "escape-seq" else BANNER[:-2] + to_bytes(" " + EVIL + "\r\n"))
         if mode == "close-after-banner":
             return None             # run() closes once the banner is out
         if mode == "silent-after-banner":

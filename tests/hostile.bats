@@ -15,6 +15,7 @@ setup() {
 }
 
 teardown() {
+	[[ -z ${TMUX_SOCK:-} ]] || tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
 	stop_fake_ami
 	netns_stop
 }
@@ -33,6 +34,20 @@ within() {
 	max=$(time_bound "$1")
 	awk -v e="$ELAPSED" -v m="$max" 'BEGIN { exit !(e <= m) }' ||
 		fail "ami took $ELAPSED s, more than its bound of $max s"
+}
+
+# tty_run COMMAND: runs the shell line COMMAND on a terminal of its own (a
+# private tmux server); every byte it writes to the terminal goes to
+# $TTY_RAW, and "EXITED rc" when it ends. It starts once the capture is on.
+tty_run() {
+	command -v tmux >/dev/null || skip "tmux is not installed"
+	TMUX_SOCK="$BATS_TEST_TMPDIR/tmux.sock" TTY_RAW="$BATS_TEST_TMPDIR/tty.raw"
+	local go="$BATS_TEST_TMPDIR/tty.go"
+	: >"$TTY_RAW"
+	tmux -S "$TMUX_SOCK" -f /dev/null new-session -d -x 150 -y 45 \
+		"while [ ! -e $go ]; do sleep 0.02; done; $1; echo EXITED \$?; sleep 60"
+	tmux -S "$TMUX_SOCK" pipe-pane -o "cat >>$TTY_RAW"
+	touch "$go"
 }
 
 # assert_stderr TEXT: stderr holds TEXT (a fixed string).
@@ -199,6 +214,100 @@ big_action_args() {
 	echo "$output"
 	assert_success
 	assert_output --regexp "^$cases cases, seed [0-9]+: exits "
+}
+
+# ---- no terminal injection from the server (issue 11) ---------------------
+# --hostile escape-seq puts EVIL (an OSC that sets the terminal's title, a
+# clear screen, CSI as the C1 control U+009B) in the greeting, in every
+# Message, as a Ping's error and as a line of Command output.
+EVIL=$'\e]0;title\a\e[2J\xc2\x9b31m'
+EVIL_SHOWN='\x1b]0;title\x07\x1b[2J\xc2\x9b31m'
+
+# no_raw_escape FILE|-: the text (a file, or stdin) has no ESC, BEL or C1 CSI.
+no_raw_escape() {
+	if LC_ALL=C grep -qaE $'\e|\a|\xc2\x9b' "${1:--}"; then
+		fail "control bytes reached the terminal: $(od -c "${1:--}" | head -n 20)"
+	fi
+}
+
+@test "escape sequences in an error Message: shown as \\x1b on stderr" {
+	start_fake_ami --hostile escape-seq
+	timed_run ami ping -t 2
+	assert_failure 1
+	assert_stderr "ping 1: Ping failed $EVIL_SHOWN"
+	no_raw_escape <<<"$stderr"
+	within 2
+}
+
+@test "escape sequences in -v and -vv traces: shown as \\x1b" {
+	start_fake_ami --hostile escape-seq
+	timed_run ami ping -t 2 -vv
+	assert_failure 1
+	assert_stderr "server greeting: Asterisk Call Manager/11.0.0 $EVIL_SHOWN"
+	assert_stderr "<< Message: Ping failed $EVIL_SHOWN"
+	no_raw_escape <<<"$stderr"
+	within 2
+}
+
+@test "escape sequences in text output shown as \\x1b; raw keeps the bytes, JSON escapes them" {
+	start_fake_ami --hostile escape-seq
+	run --separate-stderr ami action UserEvent UserEvent=x -t 2
+	assert_success
+	assert_output --partial "Event Sent $EVIL_SHOWN"
+	no_raw_escape <<<"$output"
+	ami action UserEvent UserEvent=x --format raw -t 2 >"$BATS_TEST_TMPDIR/raw"
+	LC_ALL=C grep -qaF "Message: Event Sent $EVIL"$'\r' "$BATS_TEST_TMPDIR/raw" ||
+		fail "raw output changed the bytes: $(od -c "$BATS_TEST_TMPDIR/raw" | tail -n 5)"
+	run --separate-stderr ami action UserEvent UserEvent=x --json -t 2
+	assert_success
+	assert_output --partial '"Message":"Event Sent \u001b]0;title\u0007\u001b[2J'
+}
+
+@test "escape sequences in event and header names: tail-events' text line shows \\x1b" {
+	printf '%s\r\n' "Event: Evil$EVIL" 'Privilege: call,all' $'Key\e[2J: v' \
+		$'C1: a\xc2\x9bb' '' >"$BATS_TEST_TMPDIR/corpus.raw"
+	start_fake_ami --events 1 --corpus "$BATS_TEST_TMPDIR/corpus.raw"
+	run --separate-stderr ami tail-events --until StreamDone -t 2
+	assert_success
+	assert_line --index 0 --partial " Evil$EVIL_SHOWN Privilege=call,all Key\\x1b[2J=v C1=\"a\\xc2\\x9bb\""
+	no_raw_escape <<<"$output"
+}
+
+@test "escape sequences in a channel name the server reports: originate's text line shows \\x1b" {
+	start_fake_ami
+	run --separate-stderr ami originate $'Local/1\e[2J@test' --app Wait --data 1 --wait -t 3
+	assert_success
+	assert_output --regexp '^answered: Local/1\\x1b\[2J@test-[0-9]+;1 '
+	no_raw_escape <<<"$output"
+}
+
+@test "escape sequences in Command output: a pipe gets the bytes, a terminal sees \\x1b" {
+	start_fake_ami --hostile escape-seq
+	ami command 'core show version' -t 2 >"$BATS_TEST_TMPDIR/piped"
+	LC_ALL=C grep -qaxF "evil: $EVIL" "$BATS_TEST_TMPDIR/piped" ||
+		fail "the pipe did not get the bytes: $(od -c "$BATS_TEST_TMPDIR/piped" | tail -n 5)"
+	tty_run "ami command 'core show version' -t 2"
+	wait_file "$TTY_RAW" '^EXITED 0'
+	grep -qaF "evil: $EVIL_SHOWN" "$TTY_RAW" || fail "no escaped line: $(cat -v "$TTY_RAW")"
+	no_raw_escape "$TTY_RAW"
+}
+
+@test "escape sequences in the shell's display (greeting, responses): shown as \\x1b" {
+	start_fake_ami --hostile escape-seq
+	tty_run "ami shell -t 2"
+	wait_file "$TTY_RAW" "^Logged in to 127\.0\.0\.1:$AMI_PORT \(Asterisk Call Manager/11\.0\.0 \\\\x1b\]0;title"
+	wait_file "$TTY_RAW" 'ami [^ ]+> '     # after readline's own escape sequences
+	tmux -S "$TMUX_SOCK" send-keys -l 'action UserEvent UserEvent=x'
+	tmux -S "$TMUX_SOCK" send-keys Enter
+	wait_file "$TTY_RAW" '^Message: +Event Sent \\x1b\]0;title\\x07\\x1b\[2J\\xc2\\x9b31m'
+	tmux -S "$TMUX_SOCK" send-keys C-d
+	wait_file "$TTY_RAW" '^EXITED 0'
+	# readline draws with escape sequences of its own: look for the server's.
+	if LC_ALL=C grep -qaF $'\e]0;title' "$TTY_RAW"; then
+		fail "the server's OSC reached the terminal: $(cat -v "$TTY_RAW")"
+	fi
+	[[ $(tmux -S "$TMUX_SOCK" display-message -p '#{pane_title}') != title ]] ||
+		fail "the server retitled the terminal"
 }
 
 # ---- the parser's caps ------------------------------------------------------
