@@ -386,9 +386,10 @@ make_stub_ami() {
 
 # A user's clone has no ../shared beside it: every test input lives in the
 # repository (tests/captures/ holds the copies of the Asterisk 22 captures).
-@test "no test, fake server or Makefile rule reads ../shared" {
-	run grep -rnE --exclude-dir=captures --exclude=docs.bats '\.\./(\.\./)?shared|"shared", *"captures"' \
-		tests/ Makefile bench/*.py
+@test "no test, fake server, benchmark, CI step or Makefile rule reads ../shared" {
+	run grep -rnE --exclude-dir=captures --exclude=docs.bats \
+		'\.\./(\.\./)?shared|/shared/(captures|reference|bench)|"shared", *"captures"' \
+		tests/ Makefile bench/ .ci/
 	assert_failure 1
 	assert_output ""
 }
