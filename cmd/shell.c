@@ -24,8 +24,8 @@
 #include <readline/readline.h>
 #include <readline/history.h>
 
-#include "cmds.h"
 #include "glob.h"
+#include "shell.h"
 #include "term_safe.h"
 
 const char cmd_shell_help[] =
@@ -61,43 +61,7 @@ static const struct option longopts[] = {
 #define DRAIN_MAX 500           /* events per turn, so typing is never starved */
 #define HTTP_EVENTS_MS 1000     /* over HTTP, how often events are fetched */
 
-struct strv {
-	char **v;
-	size_t n, cap;
-};
-
-struct headers {                /* header names of one action, for completion */
-	char *action;
-	struct strv keys;
-};
-
-struct shell {
-	struct ctx base;            /* the shell's options; base.ami is the session */
-	struct profile prof;        /* kept to reconnect (tail-events too) */
-	int have_prof;
-	struct ami *a;              /* NULL once the connection is lost */
-	char *label;                /* profile name or host, for the prompt */
-	enum out_format fmt;
-	int interactive, keep_going, quit;
-	int events;                 /* `events on` */
-	struct strv filters;        /* its globs, lower case */
-	struct ami_msg ev;
-	/* a raw `Action:` block being read */
-	int in_block, block_bad, block_secret;
-	struct ami_msg block;
-	/* completion */
-	struct strv actions;        /* from ListCommands */
-	struct headers *hdrs;
-	size_t nhdrs;
-	/* the terminal */
-	int rl_active;              /* a prompt is shown (callback installed) */
-	int more;                   /* events left to drain: do not sleep */
-	int64_t next_fetch;         /* HTTP: when to ask for events again */
-	char *line;                 /* the line readline handed over */
-	int got_line;
-	char *histfile;
-	unsigned long hist_added;
-};
+const char *const shell_builtins[] = { "help", "quit", "exit", "events", ".format", NULL };
 
 /* readline's callbacks take no argument: they find the shell here. */
 static struct shell *cur;
@@ -105,7 +69,7 @@ static volatile sig_atomic_t winch;
 
 /* ---------- small helpers ---------- */
 
-static void strv_addn(struct strv *s, const char *str, size_t n)
+void strv_addn(struct strv *s, const char *str, size_t n)
 {
 	if (s->n + 1 >= s->cap) {
 		s->cap = s->cap ? s->cap * 2 : 16;
@@ -115,9 +79,9 @@ static void strv_addn(struct strv *s, const char *str, size_t n)
 	s->v[s->n] = NULL;
 }
 
-static void strv_add(struct strv *s, const char *str) { strv_addn(s, str, strlen(str)); }
+void strv_add(struct strv *s, const char *str) { strv_addn(s, str, strlen(str)); }
 
-static void strv_clear(struct strv *s)
+void strv_clear(struct strv *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->v[i]);
@@ -126,7 +90,7 @@ static void strv_clear(struct strv *s)
 		s->v[0] = NULL;
 }
 
-static void strv_free(struct strv *s)
+void strv_free(struct strv *s)
 {
 	strv_clear(s);
 	free(s->v);
@@ -134,7 +98,7 @@ static void strv_free(struct strv *s)
 	s->cap = 0;
 }
 
-static int strv_has(const struct strv *s, const char *str)
+int strv_has(const struct strv *s, const char *str)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (!strcasecmp(s->v[i], str))
@@ -147,11 +111,20 @@ static int cmp_ci(const void *x, const void *y)
 	return strcasecmp(*(char *const *)x, *(char *const *)y);
 }
 
-static const char *skip_blanks(const char *s)
+const char *skip_blanks(const char *s)
 {
 	while (*s == ' ' || *s == '\t')
 		s++;
 	return s;
+}
+
+void add_words(struct strv *out, const char *s)
+{
+	while (*(s = skip_blanks(s))) {
+		size_t n = strcspn(s, " \t");
+		strv_addn(out, s, n);
+		s += n;
+	}
 }
 
 static char *lower_dup(const char *s)
@@ -333,426 +306,6 @@ static void after_command(struct shell *sh)
 	drain(sh);
 }
 
-/* ---------- completion data ---------- */
-
-/* Headers of common actions, for users without the `command` permission
- * that `manager show command` needs (first word: the action). */
-static const char *const known_headers[] = {
-	"AbsoluteTimeout Channel Timeout",
-	"Atxfer Channel Exten Context",
-	"BlindTransfer Channel Context Exten",
-	"Bridge Channel1 Channel2 Tone",
-	"BridgeInfo BridgeUniqueid",
-	"BridgeKick BridgeUniqueid Channel",
-	"BridgeList BridgeType",
-	"Challenge AuthType",
-	"Command Command",
-	"ConfbridgeKick Conference Channel",
-	"ConfbridgeList Conference",
-	"ConfbridgeMute Conference Channel",
-	"ConfbridgeUnmute Conference Channel",
-	"CoreShowChannelMap Channel",
-	"DBDel Family Key",
-	"DBDelTree Family Key",
-	"DBGet Family Key",
-	"DBGetTree Family Key",
-	"DBPut Family Key Val",
-	"Events EventMask",
-	"ExtensionState Exten Context",
-	"Filter Operation Filter MatchCriteria",
-	"GetConfig Filename Category Filter",
-	"GetConfigJSON Filename Category Filter",
-	"Getvar Channel Variable",
-	"Hangup Channel Cause",
-	"LocalOptimizeAway Channel",
-	"MailboxCount Mailbox",
-	"MailboxStatus Mailbox",
-	"MixMonitor Channel File options Command",
-	"ModuleCheck Module",
-	"ModuleLoad Module LoadType",
-	"MuteAudio Channel Direction State",
-	"Originate Channel Exten Context Priority Application Data Timeout CallerID "
-		"Variable Account EarlyMedia Async Codecs ChannelId OtherChannelId PreDialGoSub",
-	"Park Channel TimeoutChannel AnnounceChannel Timeout Parkinglot",
-	"PJSIPQualify Endpoint",
-	"PJSIPShowEndpoint Endpoint",
-	"PlayDTMF Channel Digit Duration Receive",
-	"QueueAdd Queue Interface Penalty Paused MemberName StateInterface",
-	"QueuePause Interface Paused Queue Reason",
-	"QueuePenalty Interface Penalty Queue",
-	"QueueRemove Queue Interface",
-	"QueueStatus Queue Member",
-	"QueueSummary Queue",
-	"Redirect Channel ExtraChannel Exten ExtraExten Context ExtraContext Priority "
-		"ExtraPriority",
-	"Reload Module",
-	"SendText Channel Message",
-	"Setvar Channel Variable Value",
-	"ShowDialPlan Extension Context",
-	"Status Channel Variables AllVariables",
-	"StopMixMonitor Channel MixMonitorID",
-	"UserEvent UserEvent",
-	"WaitEvent Timeout",
-};
-
-static void add_words(struct strv *out, const char *s)
-{
-	while (*(s = skip_blanks(s))) {
-		size_t n = strcspn(s, " \t");
-		strv_addn(out, s, n);
-		s += n;
-	}
-}
-
-static void builtin_headers(const char *action, struct strv *out)
-{
-	size_t len = strlen(action);
-
-	for (size_t i = 0; i < ARRAY_LEN(known_headers); i++) {
-		const char *k = known_headers[i];
-		if (!strncasecmp(k, action, len) && k[len] == ' ')
-			add_words(out, k + len);
-	}
-}
-
-/* A line of the [Syntax] part of `manager show command`: "Channel: <value>"
- * or "[Exten:] <value>", maybe with terminal colours. */
-static void syntax_key(const char *line, struct strv *out)
-{
-	char clean[256];
-	size_t n = 0;
-
-	for (; *line && n < sizeof clean - 1; line++) {
-		if (*line == '\033') {              /* ESC [ ... m */
-			while (line[1] && !(line[1] >= '@' && line[1] <= '~' && line[1] != '['))
-				line++;
-			line += !!line[1];
-			continue;
-		}
-		clean[n++] = *line;
-	}
-	clean[n] = '\0';
-	const char *k = skip_blanks(clean);
-	k += *k == '[';
-	size_t len = strcspn(k, ":] \t");
-	if (len && k[len] == ':' && strncasecmp(k, "Action", len))
-		strv_addn(out, k, len);
-}
-
-/* Asks Asterisk for the headers of action (needs the `command` permission). */
-static void asterisk_headers(struct shell *sh, const char *action, struct strv *out)
-{
-	struct ami_msg act, reply;
-	int in_syntax = 0;
-
-	if (!sh->a || !strv_has(&sh->actions, "Command") || bad_char_name(action, strlen(action)))
-		return;
-	ami_msg_init(&act);
-	ami_msg_init(&reply);
-	char *cli = xasprintf("manager show command %s", action);
-	ami_msg_add(&act, "Action", "Command");
-	ami_msg_add(&act, "Command", cli);
-	free(cli);
-	if (ami_action(sh->a, &act, &reply) == RC_OK) {
-		for (size_t i = 0; i < reply.n; i++) {
-			const char *v = ami_value(&reply, i);
-			if (strcasecmp(ami_name(&reply, i), "Output"))
-				continue;
-			if (strstr(v, "[Syntax]"))
-				in_syntax = 1;
-			else if (in_syntax && strchr(v, '[') && !strchr(v, ':') && strchr(v, ']'))
-				in_syntax = 0;      /* the next [Section] */
-			else if (in_syntax)
-				syntax_key(v, out);
-		}
-	}
-	ami_msg_free(&act);
-	ami_msg_free(&reply);
-}
-
-static const struct strv *action_headers(struct shell *sh, const char *action)
-{
-	struct headers *h;
-
-	for (size_t i = 0; i < sh->nhdrs; i++)
-		if (!strcasecmp(sh->hdrs[i].action, action))
-			return &sh->hdrs[i].keys;
-	sh->hdrs = xrealloc(sh->hdrs, (sh->nhdrs + 1) * sizeof *sh->hdrs);
-	h = &sh->hdrs[sh->nhdrs++];
-	h->action = xstrdup(action);
-	memset(&h->keys, 0, sizeof h->keys);
-	asterisk_headers(sh, action, &h->keys);
-	if (!h->keys.n)
-		builtin_headers(action, &h->keys);
-	if (!strv_has(&h->keys, "ActionID"))
-		strv_add(&h->keys, "ActionID");
-	return &h->keys;
-}
-
-static int collect_channel(const struct ami_msg *ev, void *arg)
-{
-	const char *ch = ami_msg_is_event(ev) ? ami_msg_get(ev, "Channel") : NULL;
-
-	if (ch)
-		strv_add(arg, ch);
-	return RC_OK;
-}
-
-static void channels(struct shell *sh, const char *prefix, struct strv *out)
-{
-	struct ami_msg act, reply;
-	struct strv names = { 0 };
-
-	if (!sh->a)
-		return;
-	ami_msg_init(&act);
-	ami_msg_init(&reply);
-	ami_msg_add(&act, "Action", "CoreShowChannels");
-	ami_action_list(sh->a, &act, &reply, collect_channel, &names);
-	for (size_t i = 0; i < names.n; i++) {
-		char *s = xasprintf("%s%s", prefix, names.v[i]);
-		strv_add(out, s);
-		free(s);
-	}
-	strv_free(&names);
-	ami_msg_free(&act);
-	ami_msg_free(&reply);
-}
-
-struct prefixed {
-	struct strv *out;
-	const char *prefix;
-};
-
-static void add_profile(const char *name, void *arg)
-{
-	struct prefixed *p = arg;
-	char *s = xasprintf("%s%s", p->prefix, name);
-
-	strv_add(p->out, s);
-	free(s);
-}
-
-static void profiles(struct shell *sh, const char *prefix, struct strv *out)
-{
-	struct prefixed p = { out, prefix };
-	char *path = config_path(sh->base.ov.config_file);
-
-	config_list_profiles(path, add_profile, &p);
-	free(path);
-}
-
-static void add_prefixed(struct strv *out, const char *prefix, const char *words)
-{
-	struct strv w = { 0 };
-
-	add_words(&w, words);
-	for (size_t i = 0; i < w.n; i++) {
-		char *s = xasprintf("%s%s", prefix, w.v[i]);
-		strv_add(out, s);
-		free(s);
-	}
-	strv_free(&w);
-}
-
-/* The options of a command, read off its --help text ("  -c, --count N"):
- * long names into opts, every name that takes an argument into args. */
-static void help_options(const char *help, struct strv *opts, struct strv *args)
-{
-	for (const char *line = help; *line; line += strcspn(line, "\n") + !!line[strcspn(line, "\n")]) {
-		const char *p = skip_blanks(line), *q;
-		struct strv names = { 0 };
-
-		if (p == line || *p != '-')
-			continue;
-		for (;;) {
-			q = p + strcspn(p, ", [=\n");
-			strv_addn(&names, p, (size_t)(q - p));
-			if (q[0] != ',' || q[1] != ' ' || q[2] != '-')
-				break;
-			p = q + 2;
-		}
-		int takes_arg = q[0] == ' ' && q[1] && q[1] != ' ' && q[1] != '\n';
-		for (size_t i = 0; i < names.n; i++) {
-			if (!strncmp(names.v[i], "--", 2))
-				strv_add(opts, names.v[i]);
-			if (takes_arg)
-				strv_add(args, names.v[i]);
-		}
-		strv_free(&names);
-	}
-}
-
-/* ---------- completion ---------- */
-
-static struct strv cands;       /* what the current completion offers */
-static size_t cand_next;
-
-static char *candidate(const char *text, int state)
-{
-	size_t len = strlen(text);
-
-	if (!state)
-		cand_next = 0;
-	while (cand_next < cands.n) {
-		const char *c = cands.v[cand_next++];
-		if (!strncasecmp(c, text, len))
-			return xstrdup(c);
-	}
-	return NULL;
-}
-
-static const char *const builtins[] = { "help", "quit", "exit", "events", ".format" };
-
-static int is_channel_key(const char *key, size_t len)
-{
-	for (size_t i = 0; i + 7 <= len; i++)
-		if (!strncasecmp(key + i, "channel", 7))
-			return 1;
-	return 0;
-}
-
-/* After the action name: KEY= names, or channels after Channel=. */
-static void complete_headers(struct shell *sh, const char *action, const char *text)
-{
-	const char *eq = strchr(text, '=');
-
-	if (eq) {
-		if (is_channel_key(text, (size_t)(eq - text))) {
-			char *prefix = xstrndup(text, (size_t)(eq - text + 1));
-			channels(sh, prefix, &cands);
-			free(prefix);
-		}
-		return;
-	}
-	const struct strv *keys = action_headers(sh, action);
-	for (size_t i = 0; i < keys->n; i++) {
-		char *s = xasprintf("%s=", keys->v[i]);
-		strv_add(&cands, s);
-		free(s);
-	}
-	rl_completion_append_character = '\0';
-}
-
-static void option_value(struct shell *sh, const char *opt, const char *prefix)
-{
-	if (!strcmp(opt, "-p") || !strcmp(opt, "--profile"))
-		profiles(sh, prefix, &cands);
-	else if (!strcmp(opt, "--format"))
-		add_prefixed(&cands, prefix, "text raw json");
-	else if (!strcmp(opt, "--auth"))
-		add_prefixed(&cands, prefix, "plain md5");
-	else if (!strcmp(opt, "--extra-channel"))
-		channels(sh, prefix, &cands);
-}
-
-/* Words of a table command: options, option values, operands. */
-static void complete_command(struct shell *sh, const struct cmd *c, const struct strv *w,
-			     const char *text)
-{
-	struct strv opts = { 0 }, args = { 0 };
-	const char *first = NULL;
-
-	help_options(c->help, &opts, &args);
-	help_options(common_options_help, &opts, &args);
-	if (w->n > 1 && strv_has(&args, w->v[w->n - 1])) {
-		option_value(sh, w->v[w->n - 1], "");
-	} else if (!strncmp(text, "--", 2) && strchr(text, '=')) {
-		char *name = xstrndup(text, strcspn(text, "="));
-		char *prefix = xasprintf("%s=", name);
-		option_value(sh, name, prefix);
-		free(name);
-		free(prefix);
-	} else if (*text == '-') {
-		for (size_t i = 0; i < opts.n; i++)
-			strv_add(&cands, opts.v[i]);
-	} else {
-		for (size_t i = 1; i < w->n && !first; i++)
-			if (w->v[i][0] != '-' && !strv_has(&args, w->v[i - 1]))
-				first = w->v[i];
-		if (!strcmp(c->name, "action") && !first)
-			for (size_t i = 0; i < sh->actions.n; i++)
-				strv_add(&cands, sh->actions.v[i]);
-		else if (!strcmp(c->name, "action"))
-			complete_headers(sh, first, text);
-		else if (!strcmp(c->name, "redirect"))
-			channels(sh, "", &cands);
-	}
-	strv_free(&opts);
-	strv_free(&args);
-}
-
-static void complete_first_word(struct shell *sh)
-{
-	for (size_t i = 0; i < cmd_count; i++)
-		if (cmd_table[i].run != cmd_shell)
-			strv_add(&cands, cmd_table[i].name);
-	for (size_t i = 0; i < ARRAY_LEN(builtins); i++)
-		strv_add(&cands, builtins[i]);
-	for (size_t i = 0; i < sh->actions.n; i++)
-		strv_add(&cands, sh->actions.v[i]);
-}
-
-/* Inside a raw block: "Key: " names of its action, channels after Channel:. */
-static void complete_block(struct shell *sh, const struct strv *w)
-{
-	const char *action = ami_msg_get(&sh->block, "Action");
-	size_t len;
-
-	if (w->n == 0) {
-		const struct strv *keys = action_headers(sh, action ? action : "");
-		for (size_t i = 0; i < keys->n; i++) {
-			char *s = xasprintf("%s: ", keys->v[i]);
-			strv_add(&cands, s);
-			free(s);
-		}
-		rl_completion_append_character = '\0';
-	} else if (w->n == 1 && (len = strlen(w->v[0])) > 1 && w->v[0][len - 1] == ':' &&
-		   is_channel_key(w->v[0], len - 1)) {
-		channels(sh, "", &cands);
-	}
-}
-
-static void complete_words(struct shell *sh, const struct strv *w, const char *text)
-{
-	const struct cmd *c;
-
-	if (sh->in_block)
-		complete_block(sh, w);
-	else if (w->n == 0)
-		complete_first_word(sh);
-	else if (!strcasecmp(w->v[0], "Action:") && w->n == 1)
-		for (size_t i = 0; i < sh->actions.n; i++)
-			strv_add(&cands, sh->actions.v[i]);
-	else if (!strcmp(w->v[0], "help") && w->n == 1)
-		complete_first_word(sh);
-	else if (!strcmp(w->v[0], "events") && w->n == 1)
-		add_words(&cands, "on off");
-	else if (!strcmp(w->v[0], ".format") && w->n == 1)
-		add_words(&cands, "text raw json");
-	else if ((c = cmd_find(w->v[0])))
-		complete_command(sh, c, w, text);
-	else if (w->v[0][0] != '.' && w->v[0][0] != '-')
-		complete_headers(sh, w->v[0], text);
-}
-
-/* Words are split on blanks only, so "Channel=Local/x@y;1" is one word. */
-static char **complete(const char *text, int start, int end)
-{
-	struct strv w = { 0 };
-	char *before = xstrndup(rl_line_buffer, (size_t)start);
-
-	(void)end;
-	rl_attempted_completion_over = 1;
-	rl_completion_append_character = ' ';
-	strv_clear(&cands);
-	add_words(&w, before);
-	complete_words(cur, &w, text);
-	strv_free(&w);
-	free(before);
-	return rl_completion_matches(text, candidate);
-}
-
 /* ---------- history ---------- */
 
 static int mkdirs(char *path, mode_t mode)
@@ -874,12 +427,12 @@ static int builtin_help(struct shell *sh, int argc, char **argv)
 		char *hargv[] = { argv[1], (char *)"--help", NULL };
 		return run_table(sh, c, 2, hargv);
 	}
-	for (size_t i = 0; i < ARRAY_LEN(builtins); i++)
-		if (!strcmp(argv[1], builtins[i]))
+	for (size_t i = 0; shell_builtins[i]; i++)
+		if (!strcmp(argv[1], shell_builtins[i]))
 			return shell_help();
 	if (!sh->actions.n && sh->a)
 		load_actions(sh);       /* batch mode does not load them at login */
-	const struct strv *keys = action_headers(sh, argv[1]);
+	const struct strv *keys = shell_action_headers(sh, argv[1]);
 	if (keys->n < 2 && !strv_has(&sh->actions, argv[1])) {     /* ActionID only */
 		log_error("help: no command, built-in or known action \"%s\"", argv[1]);
 		return RC_USAGE;
@@ -1278,7 +831,7 @@ static void setup_readline(struct shell *sh)
 
 	cur = sh;
 	rl_readline_name = "ami";
-	rl_attempted_completion_function = complete;
+	shell_complete_init(sh);
 	rl_completer_word_break_characters = breaks;
 	rl_variable_bind("completion-ignore-case", "on");
 	/* Signals are ours: SIGINT sets `interrupted` and wakes poll(). */
@@ -1411,14 +964,9 @@ static void shell_free(struct shell *sh)
 		ami_close(sh->a);
 	if (sh->have_prof)
 		profile_free(&sh->prof);
-	for (size_t i = 0; i < sh->nhdrs; i++) {
-		free(sh->hdrs[i].action);
-		strv_free(&sh->hdrs[i].keys);
-	}
-	free(sh->hdrs);
+	shell_complete_free(sh);
 	strv_free(&sh->actions);
 	strv_free(&sh->filters);
-	strv_free(&cands);
 	ami_msg_free(&sh->ev);
 	ami_msg_free(&sh->block);
 	free(sh->label);
