@@ -4,7 +4,6 @@ SHELL = /bin/bash
 
 SRC = $(wildcard cmd/*.c common/*.c)
 OBJ = $(SRC:.c=.o)
-HDR = $(wildcard cmd/*.h common/*.h)
 UNIT_TESTS = $(patsubst %.c,%,$(wildcard tests/unit/*_test.c))
 MANPAGES = $(wildcard man/*.1 man/*.5)
 DEBIAN_PKGS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev libreadline-dev \
@@ -17,11 +16,19 @@ all: ami
 ami: $(OBJ)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)
 
-$(OBJ): $(HDR) config.mk
+# A header change rebuilds only what includes it: the compiler writes the
+# headers each file used into a .d file next to its output (-MMD), with an
+# empty rule per header so that a deleted one breaks nothing (-MP).
+override CPPFLAGS += -MMD -MP
+DEPS = $(OBJ:.o=.d) $(UNIT_TESTS:=.d) bench/out/msg_bench.d bench/out/state_bench.d
+-include $(DEPS)
+
+# The flags changed: everything again (and so every .d file is made).
+$(OBJ): config.mk Makefile
 
 # Unit tests link the common/ objects they need (all of them: simple, fast).
 COMMON_OBJ = $(patsubst %.c,%.o,$(wildcard common/*.c))
-tests/unit/%_test: tests/unit/%_test.c $(COMMON_OBJ) $(HDR) $(wildcard tests/unit/*.h)
+tests/unit/%_test: tests/unit/%_test.c $(COMMON_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
 # Installs what the build and the tests need on Debian, when missing.
@@ -53,7 +60,7 @@ bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench bench/out/state_
 	python3 bench/bench.py
 
 # The parser alone, on bench/corpus.txt; the state model on a busy PBX.
-bench/out/msg_bench bench/out/state_bench: bench/out/%: bench/%.c $(COMMON_OBJ) $(HDR)
+bench/out/msg_bench bench/out/state_bench: bench/out/%: bench/%.c $(COMMON_OBJ)
 	@mkdir -p bench/out
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(COMMON_OBJ) $(LDFLAGS) $(LDLIBS)
 
@@ -133,5 +140,5 @@ uninstall:
 		$(DESTDIR)$(ZSHCOMPDIR)/_ami $(DESTDIR)$(FISHCOMPDIR)/ami.fish
 
 clean:
-	rm -f ami $(OBJ) $(UNIT_TESTS) tests/unit/*.o
+	rm -f ami $(OBJ) $(UNIT_TESTS) tests/unit/*.o $(DEPS)
 	rm -rf tests/fuzz/out bench/out

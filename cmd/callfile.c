@@ -25,7 +25,6 @@
 
 #define FILE_MAX (16 * 1024 * 1024)     /* larger "call files" are not call files */
 #define GONE_GRACE_MS 2000              /* see wait_loop() */
-#define NOT_OURS (-2)                   /* call_option(): a shared option */
 
 const char cmd_callfile_help[] =
 	"usage: ami callfile [options] CHANNEL (--app APP [--data DATA] |\n"
@@ -134,7 +133,7 @@ static int parse_count(const char *opt, const char *arg, long min, long *out)
 		return usage_error("%s: expected a whole number of at least %ld, not \"%s\"",
 				   opt, min, arg);
 	*out = (long)v;
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 static int parse_priority(const char *arg, long *out)
@@ -146,7 +145,7 @@ static int parse_priority(const char *arg, long *out)
 				   "only takes numeric priorities (no labels); give the label's "
 				   "number", arg);
 	*out = (long)v;
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 static int parse_yes_no(const char *arg, int *out)
@@ -157,7 +156,7 @@ static int parse_yes_no(const char *arg, int *out)
 		*out = 0;
 	else
 		return usage_error("--always-delete: expected yes or no, not \"%s\"", arg);
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 static void add_var(struct opts *o, const char *v)
@@ -167,26 +166,28 @@ static void add_var(struct opts *o, const char *v)
 	o->cf.vars = o->vars;
 }
 
-/* The options that describe the call itself. */
-static int call_option(struct opts *o, int ch, const char *arg)
+/* The options that describe the call itself (counted), then the shared
+ * ones. */
+static int call_option(struct opts *o, struct ctx *ctx, int ch, const char *arg)
 {
 	struct callfile *cf = &o->cf;
+	int rc = RC_CONTINUE;
 
 	switch (ch) {
 	case OPT_APP: cf->app = arg; break;
 	case OPT_DATA: cf->data = arg; break;
 	case OPT_CONTEXT: cf->context = arg; break;
 	case OPT_EXTEN: cf->exten = arg; break;
-	case OPT_PRIORITY: return parse_priority(arg, &cf->priority);
+	case OPT_PRIORITY: rc = parse_priority(arg, &cf->priority); break;
 	case OPT_CALLERID: cf->callerid = arg; break;
-	case OPT_WAIT_TIME: return parse_count("--wait-time", arg, 1, &cf->wait_time);
-	case OPT_MAX_RETRIES: return parse_count("--max-retries", arg, 0, &cf->max_retries);
-	case OPT_RETRY_TIME: return parse_count("--retry-time", arg, 1, &cf->retry_time);
+	case OPT_WAIT_TIME: rc = parse_count("--wait-time", arg, 1, &cf->wait_time); break;
+	case OPT_MAX_RETRIES: rc = parse_count("--max-retries", arg, 0, &cf->max_retries); break;
+	case OPT_RETRY_TIME: rc = parse_count("--retry-time", arg, 1, &cf->retry_time); break;
 	case OPT_ACCOUNT: cf->account = arg; break;
 	case OPT_SET: add_var(o, arg); break;
 	case OPT_CODECS: cf->codecs = arg; break;
 	case OPT_ARCHIVE: cf->archive = 1; break;
-	case OPT_ALWAYS_DELETE: return parse_yes_no(arg, &cf->always_delete);
+	case OPT_ALWAYS_DELETE: rc = parse_yes_no(arg, &cf->always_delete); break;
 	case OPT_EARLY_MEDIA: cf->early_media = 1; break;
 	case OPT_AT: o->at = arg; break;
 	case OPT_IN: o->in = arg; break;
@@ -196,9 +197,10 @@ static int call_option(struct opts *o, int ch, const char *arg)
 	case OPT_TMP_DIR: o->tmp_dir = arg; break;
 	case OPT_PRINT: o->print = 1; break;
 	case OPT_WAIT: o->wait = 1; break;
-	default: return NOT_OURS;
+	default: return ctx_option(ctx, ch, arg);
 	}
-	return CTX_CONTINUE;
+	o->call_opts++;
+	return rc;
 }
 
 static int parse_options(int argc, char **argv, struct ctx *ctx, struct opts *o)
@@ -210,15 +212,10 @@ static int parse_options(int argc, char **argv, struct ctx *ctx, struct opts *o)
 			o->spool = optarg;
 			continue;
 		}
-		rc = call_option(o, ch, optarg);
-		if (rc == NOT_OURS)
-			rc = ctx_option(ctx, ch, optarg);
-		else
-			o->call_opts++;
-		if (rc != CTX_CONTINUE)
+		if ((rc = call_option(o, ctx, ch, optarg)) != RC_CONTINUE)
 			return rc;
 	}
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 /* --------------------------------------------------------- small helpers */
@@ -280,20 +277,6 @@ static int read_path(const char *path, char **buf, size_t *len)
 	close(fd);
 	errno = saved;
 	return r;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* The spool directory: --spool, else the profile's spool_dir. */
@@ -693,7 +676,7 @@ static int fill_temp(int fd, struct spool *sp, const char *text, size_t len, tim
 	struct stat st;
 	int rc;
 
-	if (write_all(fd, text, len) != 0) {
+	if (full_write(fd, text, len) != 0) {
 		log_error("cannot spool %s: writing %s:", sp->path, sp->tmp);
 		return RC_IO;
 	}
@@ -1030,7 +1013,7 @@ int cmd_callfile(int argc, char **argv, struct ctx *ctx)
 
 	memset(&o, 0, sizeof o);
 	callfile_init(&o.cf);
-	if ((rc = parse_options(argc, argv, ctx, &o)) == CTX_CONTINUE) {
+	if ((rc = parse_options(argc, argv, ctx, &o)) == RC_CONTINUE) {
 		n = argc - optind;
 		ops = argv + optind;
 		if (n > 0 && !strcmp(ops[0], "check"))

@@ -77,8 +77,7 @@ enum {
 /* Help text for the shared options, appended to every command's --help. */
 extern const char common_options_help[];
 
-#define CTX_CONTINUE (-1)
-/* Handles a shared option (or '?' / ':'). Returns CTX_CONTINUE to go on
+/* Handles a shared option (or '?' / ':'). Returns RC_CONTINUE to go on
  * parsing, RC_OK after --help (the command returns at once), or RC_USAGE. */
 int ctx_option(struct ctx *ctx, int ch, const char *arg);
 void ctx_init(struct ctx *ctx);
@@ -95,13 +94,17 @@ int check_user_value(const char *what, const char *value);
 /* A dialplan priority: a positive number or a label (originate, redirect). */
 int check_priority(const char *what, const char *p);
 
+/* The old name of RC_CONTINUE, for tail_events.c until it says RC_CONTINUE. */
+#define CTX_CONTINUE RC_CONTINUE
+
 /* Builds "Action: NAME" plus one header per KEY=VALUE argument (action.c). */
 int build_action(struct ami_msg *act, const char *name, int argc, char **argv);
 
 extern const struct cmd cmd_table[];
 extern const size_t cmd_count;
 const struct cmd *cmd_find(const char *name);
-/* Runs c as `ami NAME ARGS` would, with ctx (argv[0] is replaced). */
+/* Runs c as `ami NAME ARGS` would, with ctx (argv[0] is replaced): from
+ * main(), and from `ami shell` on its own session. */
 int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx);
 
 int cmd_action(int argc, char **argv, struct ctx *ctx);

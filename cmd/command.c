@@ -79,7 +79,7 @@ int cmd_command(int argc, char **argv, struct ctx *ctx)
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1)
-		if ((rc = ctx_option(ctx, ch, optarg)) != CTX_CONTINUE)
+		if ((rc = ctx_option(ctx, ch, optarg)) != RC_CONTINUE)
 			return rc;
 	if (optind >= argc)
 		return usage_error("no CLI command given");

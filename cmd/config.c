@@ -76,7 +76,7 @@ int cmd_config(int argc, char **argv, struct ctx *ctx)
 	while ((ch = getopt_long(argc, argv, COMMON_SHORTOPTS "l", longopts, NULL)) != -1) {
 		if (ch == 'l')
 			list = 1;
-		else if ((rc = ctx_option(ctx, ch, optarg)) != CTX_CONTINUE) {
+		else if ((rc = ctx_option(ctx, ch, optarg)) != RC_CONTINUE) {
 			if (ch == 'h')
 				print_keys();
 			return rc;

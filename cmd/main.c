@@ -131,7 +131,7 @@ static int install_links(int argc, char **argv)
 	return RC_OK;
 }
 
-static int run_cmd(const struct cmd *c, int argc, char **argv, struct ctx *ctx)
+int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx)
 {
 	char *prog = xasprintf("ami %s", c->name);
 	int rc;
@@ -146,12 +146,6 @@ static int run_cmd(const struct cmd *c, int argc, char **argv, struct ctx *ctx)
 	return rc;
 }
 
-/* For `ami shell`, which runs table commands on its own session. */
-int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx)
-{
-	return run_cmd(c, argc, argv, ctx);
-}
-
 static const struct option main_longopts[] = {
 	COMMON_LONGOPTS,
 	{ "version", no_argument, NULL, 'V' },
@@ -160,7 +154,7 @@ static const struct option main_longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Options before the command name. Returns CTX_CONTINUE to dispatch. */
+/* Options before the command name. Returns RC_CONTINUE to dispatch. */
 static int main_options(int argc, char **argv, struct ctx *ctx)
 {
 	int ch;
@@ -173,12 +167,12 @@ static int main_options(int argc, char **argv, struct ctx *ctx)
 		case 'h': return print_main_help();
 		default: {
 			int rc = ctx_option(ctx, ch, optarg);
-			if (rc != CTX_CONTINUE)
+			if (rc != RC_CONTINUE)
 				return rc;
 		}
 		}
 	}
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 static int dispatch(int argc, char **argv, struct ctx *ctx)
@@ -191,9 +185,9 @@ static int dispatch(int argc, char **argv, struct ctx *ctx)
 	if (!strncmp(base, "ami-", 4)) {    /* called through an ami-CMD link */
 		if (!(c = cmd_find(base + 4)))
 			return usage_error("unknown command \"%s\"", base + 4);
-		return run_cmd(c, argc, argv, ctx);
+		return cmd_run(c, argc, argv, ctx);
 	}
-	if ((rc = main_options(argc, argv, ctx)) != CTX_CONTINUE)
+	if ((rc = main_options(argc, argv, ctx)) != RC_CONTINUE)
 		return rc;
 	argc -= optind;
 	argv += optind;
@@ -205,11 +199,11 @@ static int dispatch(int argc, char **argv, struct ctx *ctx)
 		if (!(c = cmd_find(argv[1])))
 			return usage_error("unknown command \"%s\"", argv[1]);
 		char *hargv[] = { argv[1], (char *)"--help", NULL };
-		return run_cmd(c, 2, hargv, ctx);
+		return cmd_run(c, 2, hargv, ctx);
 	}
 	if (!(c = cmd_find(argv[0])))
 		return usage_error("unknown command \"%s\"", argv[0]);
-	return run_cmd(c, argc, argv, ctx);
+	return cmd_run(c, argc, argv, ctx);
 }
 
 int main(int argc, char **argv)

@@ -83,8 +83,6 @@ static const struct option longopts[] = {
 /* AST_MAX_PUBLIC_UNIQUEID: longer ChannelIds are refused by Asterisk. */
 #define MAX_CHANNEL_ID 149
 
-#define NOT_MINE (-2)           /* set_option: a shared option, for ctx_option */
-
 enum wait_mode { WAIT_NONE, WAIT_ANSWER, WAIT_HANGUP };
 
 struct orig_opts {
@@ -132,10 +130,11 @@ static int parse_wait(const char *arg, enum wait_mode *w)
 		*w = WAIT_HANGUP;
 	else
 		return usage_error("--wait: expected answer or hangup, not \"%s\"", arg);
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
-static int set_option(struct orig_opts *o, int ch, const char *arg)
+/* Our options, then the shared ones. */
+static int set_option(struct orig_opts *o, struct ctx *ctx, int ch, const char *arg)
 {
 	switch (ch) {
 	case OPT_APP: o->app = arg; break;
@@ -161,9 +160,9 @@ static int set_option(struct orig_opts *o, int ch, const char *arg)
 			return usage_error("--ring-timeout: not a positive number of seconds: %s", arg);
 		break;
 	default:
-		return NOT_MINE;
+		return ctx_option(ctx, ch, arg);
 	}
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 static int parse_args(int argc, char **argv, struct ctx *ctx, struct orig_opts *o)
@@ -171,10 +170,7 @@ static int parse_args(int argc, char **argv, struct ctx *ctx, struct orig_opts *
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1) {
-		rc = set_option(o, ch, optarg);
-		if (rc == NOT_MINE)
-			rc = ctx_option(ctx, ch, optarg);
-		if (rc != CTX_CONTINUE)
+		if ((rc = set_option(o, ctx, ch, optarg)) != RC_CONTINUE)
 			return rc;
 	}
 	if (optind >= argc)
@@ -187,7 +183,7 @@ static int parse_args(int argc, char **argv, struct ctx *ctx, struct orig_opts *
 					   argv[optind], argv[optind]);
 		return usage_error("unexpected argument \"%s\"", argv[optind]);
 	}
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 /* Exactly one target: an application, or a whole context + extension. */
@@ -725,7 +721,7 @@ int cmd_originate(int argc, char **argv, struct ctx *ctx)
 
 	memset(&o, 0, sizeof o);
 	o.ring_ms = -1;
-	if ((rc = parse_args(argc, argv, ctx, &o)) != CTX_CONTINUE)
+	if ((rc = parse_args(argc, argv, ctx, &o)) != RC_CONTINUE)
 		goto out;           /* --help, or a usage error */
 	if ((rc = check_target(&o)) != RC_OK || (rc = check_values(&o)) != RC_OK)
 		goto out;

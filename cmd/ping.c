@@ -1,6 +1,5 @@
 /* ping.c - `ami ping`: log in, send Ping, report the round trip.
  * Meant for cron health checks: -q prints nothing, the exit code says it. */
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -30,15 +29,6 @@ static double now_ms_precise(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-/* Sleeps ms milliseconds unless a signal asks us to stop. */
-static int pause_ms(int ms)
-{
-	int64_t deadline = now_ms() + ms;
-	while (!interrupted && ms_left(deadline) > 0)
-		poll(NULL, 0, ms_left(deadline));
-	return interrupted ? RC_INTERRUPTED : RC_OK;
 }
 
 static int is_pong(const struct ami_msg *reply)
@@ -109,7 +99,7 @@ int cmd_ping(int argc, char **argv, struct ctx *ctx)
 				return usage_error("--interval: not a number of seconds: %s", optarg);
 			break;
 		default:
-			if ((rc = ctx_option(ctx, ch, optarg)) != CTX_CONTINUE)
+			if ((rc = ctx_option(ctx, ch, optarg)) != RC_CONTINUE)
 				return rc;
 		}
 	}
@@ -120,7 +110,7 @@ int cmd_ping(int argc, char **argv, struct ctx *ctx)
 	for (unsigned long seq = 1; seq <= count && rc == RC_OK; seq++) {
 		rc = ping_once(a, seq);
 		if (rc == RC_OK && seq < count)
-			rc = pause_ms(interval_ms);
+			rc = sleep_ms(interval_ms, -1);
 	}
 	ctx_session_done(ctx, a);
 	return rc;

@@ -115,13 +115,13 @@ static int complete_legs(struct leg *m, struct leg *x)
 	return RC_OK;
 }
 
-/* CTX_CONTINUE when there is something to send. */
+/* RC_CONTINUE when there is something to send. */
 static int parse_args(int argc, char **argv, struct ctx *ctx, struct leg *m, struct leg *x)
 {
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1)
-		if (!set_option(m, x, ch, optarg) && (rc = ctx_option(ctx, ch, optarg)) != CTX_CONTINUE)
+		if (!set_option(m, x, ch, optarg) && (rc = ctx_option(ctx, ch, optarg)) != RC_CONTINUE)
 			return rc;
 	if (optind >= argc)
 		return usage_error("no channel given: ami redirect CHANNEL --context C --exten E");
@@ -134,7 +134,7 @@ static int parse_args(int argc, char **argv, struct ctx *ctx, struct leg *m, str
 		return rc;
 	if (x->channel && (rc = check_leg(x, "--extra-channel", "extra-")) != RC_OK)
 		return rc;
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 static void build_redirect(const struct leg *m, const struct leg *x, struct ami_msg *act)
@@ -195,7 +195,7 @@ int cmd_redirect(int argc, char **argv, struct ctx *ctx)
 	struct ami *a;
 	int rc;
 
-	if ((rc = parse_args(argc, argv, ctx, &m, &x)) != CTX_CONTINUE)
+	if ((rc = parse_args(argc, argv, ctx, &m, &x)) != RC_CONTINUE)
 		return rc;          /* --help, or a usage error */
 	ami_msg_init(&act);
 	ami_msg_init(&reply);

@@ -56,7 +56,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-#define NOTHING (-1)            /* a line that ran nothing: blank, comment, block line */
 #define HISTORY_MAX 1000
 #define DRAIN_MAX 500           /* events per turn, so typing is never starved */
 #define HTTP_EVENTS_MS 1000     /* over HTTP, how often events are fetched */
@@ -640,7 +639,7 @@ static int block_end(struct shell *sh)
 	return rc;
 }
 
-/* Runs one input line. NOTHING when no command ran (blank, comment, a line
+/* Runs one input line. RC_CONTINUE when no command ran (blank, comment, a line
  * inside a raw block); otherwise the command's RC_*. */
 static int run_line(struct shell *sh, const char *line)
 {
@@ -653,17 +652,17 @@ static int run_line(struct shell *sh, const char *line)
 			return block_end(sh);
 		if (*p != '#')
 			block_add(sh, p);
-		return NOTHING;
+		return RC_CONTINUE;
 	}
 	if (!*p || *p == '#')
-		return NOTHING;
+		return RC_CONTINUE;
 	if (!strncasecmp(p, "Action:", 7)) {
 		block_start(sh);
 		block_add(sh, p);
-		return NOTHING;
+		return RC_CONTINUE;
 	}
 	if ((rc = split_words(p, &w)) == RC_OK)
-		rc = w.n ? run_words(sh, (int)w.n, w.v) : NOTHING;
+		rc = w.n ? run_words(sh, (int)w.n, w.v) : RC_CONTINUE;
 	strv_free(&w);
 	return rc;
 }
@@ -680,7 +679,7 @@ static int run_line_fully(struct shell *sh, const char *line)
 		out_puts("\n");        /* after the ^C the terminal echoed */
 		out_flush();
 	}
-	if (rc != NOTHING && !interrupted)
+	if (rc != RC_CONTINUE && !interrupted)
 		after_command(sh);
 	return rc;
 }
@@ -712,12 +711,12 @@ static int batch(struct shell *sh, FILE *in)
 		}
 		if (interrupted)
 			break;
-		if (!sh->a && rc != NOTHING && !sh->quit) {
+		if (!sh->a && rc != RC_CONTINUE && !sh->quit) {
 			rc = RC_CONNECT;        /* nothing after this line could work */
 			first = first ? first : rc;
 			break;
 		}
-		if (rc == NOTHING || rc == RC_OK)
+		if (rc == RC_CONTINUE || rc == RC_OK)
 			continue;
 		first = first ? first : rc;
 		if (out_broken_pipe() || !sh->keep_going) {
@@ -984,7 +983,7 @@ int cmd_shell(int argc, char **argv, struct ctx *ctx)
 	while ((ch = getopt_long(argc, argv, COMMON_SHORTOPTS "k", longopts, NULL)) != -1) {
 		if (ch == 'k')
 			keep_going = 1;
-		else if ((rc = ctx_option(ctx, ch, optarg)) != CTX_CONTINUE)
+		else if ((rc = ctx_option(ctx, ch, optarg)) != RC_CONTINUE)
 			return rc;
 	}
 	if (optind < argc)

@@ -691,19 +691,6 @@ static int poll_once(struct http *h, int secs)
 	return rc;
 }
 
-/* Sleeps ms (at most until deadline); only Ctrl-C ends it early. */
-static int pause_ms(struct http *h, int ms, int64_t deadline)
-{
-	int64_t until = now_ms() + ms;
-
-	if (deadline >= 0 && deadline < until)
-		until = deadline;
-	if (wait_fd(&h->t, -1, 0, until) != RC_INTERRUPTED)
-		return RC_OK;
-	snprintf(h->t.err, sizeof h->t.err, "interrupted");
-	return RC_INTERRUPTED;
-}
-
 /* Long-polls until events come or the deadline passes (deadline 0: one
  * WaitEvent with Timeout 0, which returns what is queued at once). */
 static int wait_events(struct http *h, int64_t deadline)
@@ -719,8 +706,10 @@ static int wait_events(struct http *h, int64_t deadline)
 		/* A server that answers at once (httptimeout <= 10 caps waits
 		 * at 0 s) must not be asked again in a tight loop. */
 		int quick = MIN_POLL_MS - (int)(now_ms() - start);
-		if (quick > 0 && (rc = pause_ms(h, quick, deadline)) != RC_OK)
+		if (quick > 0 && (rc = sleep_ms(quick, deadline)) != RC_OK) {
+			snprintf(h->t.err, sizeof h->t.err, "interrupted");
 			return rc;
+		}
 	}
 }
 

@@ -4,12 +4,14 @@
 #include "term_safe.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 int verbosity;
 volatile sig_atomic_t interrupted;
@@ -97,8 +99,13 @@ int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog("", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help'\n", progname);
+	usage_hint();
 	return RC_USAGE;
+}
+
+void usage_hint(void)
+{
+	fprintf(stderr, "Try '%s --help'\n", progname);
 }
 
 static void *check_alloc(void *p)
@@ -203,6 +210,38 @@ int ms_left(int64_t deadline)
 	if (left < 0)
 		return 0;
 	return left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+int sleep_ms(int ms, int64_t deadline)
+{
+	int64_t until = now_ms() + ms;
+
+	if (deadline >= 0 && deadline < until)
+		until = deadline;
+	while (!interrupted && ms_left(until) > 0)
+		poll(NULL, 0, ms_left(until));
+	return interrupted ? RC_INTERRUPTED : RC_OK;
+}
+
+int full_write(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 void secret_wipe(void *p, size_t n)

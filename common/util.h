@@ -20,6 +20,9 @@ enum rc {
 	RC_IO = 8,          /* a local write failed */
 	RC_INTERRUPTED = 130,
 	RC_TERMINATED = 143,
+	/* Not an exit code, never returned by a command: nothing to report,
+	 * go on (an option was taken, a line ran nothing, a stream goes on). */
+	RC_CONTINUE = -1,
 };
 
 extern int verbosity;                       /* -1 quiet, 0 normal, 1 -v, 2 -vv */
@@ -32,8 +35,10 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* hidden by -q */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* -v */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* -vv */
-/* Prints "ami CMD: message" and "Try 'ami CMD --help'"; returns RC_USAGE. */
+/* Prints "ami CMD: message" and usage_hint(); returns RC_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "Try 'ami CMD --help'" on stderr, after a usage error said what was wrong. */
+void usage_hint(void);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -51,6 +56,13 @@ struct tm;
 void utc_offset_iso(const struct tm *tm, char out[8]);
 double now_wall(void);                      /* CLOCK_REALTIME in seconds */
 int ms_left(int64_t deadline);              /* ms until deadline (>= 0); -1 if deadline < 0 */
+/* Waits for time alone, reading and writing nothing: ms milliseconds, or
+ * until deadline (-1: none) if that is sooner. A signal that sets
+ * `interrupted` ends it early with RC_INTERRUPTED; else RC_OK. */
+int sleep_ms(int ms, int64_t deadline);
+/* Writes all n bytes to fd, through EINTR and short writes (and, for a
+ * non-blocking fd, EAGAIN). 0, or -1 with errno set. */
+int full_write(int fd, const void *p, size_t n);
 
 /* Zeroes a secret in a way the compiler may not remove, then frees it. */
 void secret_free(char *s);

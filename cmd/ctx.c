@@ -1,4 +1,6 @@
-/* common.c - option handling and session set-up shared by every command. */
+/* ctx.c - the context every command runs in: the shared options
+ * (ctx_option), the session it opens or reuses (ctx_session), and the
+ * checks of user values the commands share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,11 +86,11 @@ int ctx_option(struct ctx *ctx, int ch, const char *arg)
 		print_help(ctx);
 		return RC_OK;
 	default:    /* getopt already said what was wrong */
-		fprintf(stderr, "Try '%s --help'\n", log_progname());
+		usage_hint();
 		return RC_USAGE;
 	}
 	out_set_format(ctx->fmt);
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 int check_user_value(const char *what, const char *value)
