@@ -22,6 +22,7 @@
 
 #include "callfile.h"
 #include "cmds.h"
+#include "json.h"
 
 #define FILE_MAX (16 * 1024 * 1024)     /* larger "call files" are not call files */
 #define GONE_GRACE_MS 2000              /* see wait_loop() */
@@ -308,11 +309,12 @@ static void print_problem(const char *file, const struct cf_problem *p)
 		out_printf("%s:%u: %s: %s\n", file, p->line, sev, p->msg);
 		return;
 	}
-	out_puts("{\"file\":");
-	out_json_string(file, strlen(file));
-	out_printf(",\"line\":%u,\"severity\":\"%s\",\"message\":", p->line, sev);
-	out_json_string(p->msg, strlen(p->msg));
-	out_puts("}\n");
+	cJSON *o = json_object();
+	json_add_string(o, "file", file);
+	cJSON_AddNumberToObject(o, "line", p->line);
+	json_add_string(o, "severity", sev);
+	json_add_string(o, "message", p->msg);
+	json_print_line(o);
 }
 
 static int check_one(const char *file, size_t *problems)
@@ -414,35 +416,29 @@ static int load_entries(const char *dir, struct entry **out, size_t *count)
 	return RC_OK;
 }
 
-static void json_field(const char *key, const char *v)
-{
-	out_printf(",\"%s\":", key);
-	if (v)
-		out_json_string(v, strlen(v));
-	else
-		out_puts("null");
-}
-
 static void print_entry_json(const char *dir, const struct entry *e)
 {
 	const struct cf_summary *s = &e->r.s;
 	char due[40], *path = xasprintf("%s/%s", dir, e->name);
 	char *chan = s->tech ? xasprintf("%s/%s", s->tech, s->dest) : NULL;
+	int app = s->app && *s->app;
+	cJSON *o = json_object();
 
 	fmt_time(e->due, 1, due, sizeof due);
-	out_puts("{\"file\":");
-	out_json_string(e->name, strlen(e->name));
-	json_field("path", path);
-	json_field("due", due);
-	out_printf(",\"due_epoch\":%lld", (long long)e->due);
-	json_field("channel", chan);
-	json_field("application", s->app && *s->app ? s->app : NULL);
-	json_field("data", s->app && *s->app ? s->data : NULL);
-	json_field("context", s->app && *s->app ? NULL : s->context);
-	json_field("extension", s->app && *s->app ? NULL : s->exten);
-	if (!(s->app && *s->app) && s->exten)
-		out_printf(",\"priority\":%d", s->priority);
-	out_printf(",\"retries\":%d,\"valid\":%s}\n", s->retries, e->r.errors ? "false" : "true");
+	json_add_string(o, "file", e->name);
+	json_add_string(o, "path", path);
+	json_add_string(o, "due", due);
+	cJSON_AddNumberToObject(o, "due_epoch", (double)e->due);
+	json_add_string(o, "channel", chan);
+	json_add_string(o, "application", app ? s->app : NULL);
+	json_add_string(o, "data", app ? s->data : NULL);
+	json_add_string(o, "context", app ? NULL : s->context);
+	json_add_string(o, "extension", app ? NULL : s->exten);
+	if (!app && s->exten)
+		cJSON_AddNumberToObject(o, "priority", s->priority);
+	cJSON_AddNumberToObject(o, "retries", s->retries);
+	cJSON_AddBoolToObject(o, "valid", !e->r.errors);
+	json_print_line(o);
 	free(path);
 	free(chan);
 }
@@ -810,10 +806,10 @@ static void drain(int fd)
 static int report_status(const struct waiter *w, const char *status)
 {
 	if (out_get_format() == OUT_JSON) {
-		out_puts("{\"file\":");
-		out_json_string(w->done_path, strlen(w->done_path));
-		json_field("status", status);
-		out_puts("}\n");
+		cJSON *o = json_object();
+		json_add_string(o, "file", w->done_path);
+		json_add_string(o, "status", status);
+		json_print_line(o);
 	} else {
 		out_printf("Status: %s\n", status);
 	}
@@ -930,10 +926,11 @@ static int report_spooled(const struct spool *sp, time_t due)
 
 	fmt_time(due, out_get_format() == OUT_JSON, when, sizeof when);
 	if (out_get_format() == OUT_JSON) {
-		out_puts("{\"file\":");
-		out_json_string(sp->path, strlen(sp->path));
-		json_field("due", when);
-		out_printf(",\"due_epoch\":%lld}\n", (long long)due);
+		cJSON *o = json_object();
+		json_add_string(o, "file", sp->path);
+		json_add_string(o, "due", when);
+		cJSON_AddNumberToObject(o, "due_epoch", (double)due);
+		json_print_line(o);
 	} else if (verbosity >= 0) {
 		out_printf("%s\n", sp->path);
 	}

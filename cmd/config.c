@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "json.h"
 
 const char cmd_config_help[] =
 	"usage: ami config [--list] [options]\n"
@@ -40,19 +41,16 @@ static int print_profile(const struct profile *p)
 	const char *path = p->config_path ? p->config_path : "(none)";
 
 	if (out_get_format() == OUT_JSON) {
-		out_puts("{\"profile\":");
-		out_json_string(p->name, strlen(p->name));
-		out_puts(",\"config\":");
-		out_json_string(path, strlen(path));
+		cJSON *o = json_object();
+		json_add_string(o, "profile", p->name);
+		json_add_string(o, "config", path);
 		for (int k = 0; k < K_NKEYS; k++) {
+			cJSON *key = cJSON_AddObjectToObject(o, config_keys[k].name);
 			config_value_text(p, k, val, sizeof val);
-			out_printf(",\"%s\":{\"value\":", config_keys[k].name);
-			out_json_string(val, strlen(val));
-			out_puts(",\"source\":");
-			out_json_string(p->source[k], strlen(p->source[k]));
-			out_puts("}");
+			json_add_string(key, "value", val);
+			json_add_string(key, "source", p->source[k]);
 		}
-		return out_puts("}\n");
+		return json_print_line(o);
 	}
 	out_printf("%-14s %s\n", "profile", p->name);
 	out_printf("%-14s %s\n", "config", path);

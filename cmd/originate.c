@@ -14,6 +14,7 @@
 
 #include "callfile.h"
 #include "cmds.h"
+#include "json.h"
 #include "term_safe.h"
 
 const char cmd_originate_help[] =
@@ -526,33 +527,26 @@ static int timed_out(const struct call *c, int64_t start)
 
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 
-static void json_field(const char *key, const char *value, int first)
-{
-	out_printf("%s\"%s\":", first ? "" : ",", key);
-	if (value)
-		out_json_string(value, strlen(value));
-	else
-		out_puts("null");
-}
-
+/* The outcome as one object; the numbers Asterisk gives as numbers. */
 static void print_json(const struct call *c)
 {
+	cJSON *o = json_object();
 	unsigned long cause;
 
-	json_field("response", c->response, 1);
-	json_field("channel", call_channel(c), 0);
-	json_field("uniqueid", call_uniqueid(c), 0);
+	json_add_string(o, "response", c->response);
+	json_add_string(o, "channel", call_channel(c));
+	json_add_string(o, "uniqueid", call_uniqueid(c));
 	if (c->reason >= 0)
-		out_printf(",\"reason\":%d", c->reason);
+		cJSON_AddNumberToObject(o, "reason", c->reason);
 	else
-		out_puts(",\"reason\":null");
-	json_field("reason_text", c->reason >= 0 ? reason_text(c->reason) : NULL, 0);
+		cJSON_AddNullToObject(o, "reason");
+	json_add_string(o, "reason_text", c->reason >= 0 ? reason_text(c->reason) : NULL);
 	if (c->cause && parse_uint(c->cause, 1000, &cause) == 0)
-		out_printf(",\"cause\":%lu", cause);
+		cJSON_AddNumberToObject(o, "cause", cause);
 	else
-		json_field("cause", c->cause, 0);
-	json_field("cause_txt", c->cause_txt, 0);
-	out_puts("}\n");
+		json_add_string(o, "cause", c->cause);
+	json_add_string(o, "cause_txt", c->cause_txt);
+	json_print_line(o);
 }
 
 /* A text line that quotes the server (channel, uniqueid, cause): shown
@@ -582,10 +576,8 @@ static void print_hangup(const struct call *c)
 /* The final word on a call we followed. */
 static int report_outcome(const struct call *c)
 {
-	if (out_get_format() == OUT_JSON) {
-		out_puts("{");
+	if (out_get_format() == OUT_JSON)
 		print_json(c);
-	}
 	if (!c->answered) {
 		log_error("not answered: %s uniqueid=%s reason=%d (%s)", call_channel(c),
 			  or_dash(call_uniqueid(c)), c->reason, reason_text(c->reason));

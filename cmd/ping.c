@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cmds.h"
+#include "json.h"
 
 const char cmd_ping_help[] =
 	"usage: ami ping [-c COUNT] [-i SECONDS] [options]\n"
@@ -44,14 +45,14 @@ static int report(struct ami *a, unsigned long seq, double ms, const struct ami_
 	const char *ts = ami_msg_get(reply, "Timestamp");
 
 	if (out_get_format() == OUT_JSON) {
-		out_puts("{\"host\":");
-		out_json_string(ami_host_label(a), strlen(ami_host_label(a)));
-		out_printf(",\"seq\":%lu,\"time_ms\":%.3f", seq, ms);
-		if (ts) {
-			out_puts(",\"timestamp\":");
-			out_json_string(ts, strlen(ts));
-		}
-		out_puts("}\n");
+		cJSON *o = json_object();
+		json_add_string(o, "host", ami_host_label(a));
+		cJSON_AddNumberToObject(o, "seq", (double)seq);
+		double us = (double)(long long)(ms * 1000 + 0.5);   /* to the microsecond */
+		cJSON_AddNumberToObject(o, "time_ms", us / 1000);
+		if (ts)
+			json_add_string(o, "timestamp", ts);
+		json_print_line(o);
 	} else if (verbosity >= 0) {
 		out_printf("pong from %s: seq=%lu time=%.2f ms\n", ami_host_label(a), seq, ms);
 	}
