@@ -497,11 +497,10 @@ static int builtin_events(struct shell *sh, int argc, char **argv)
 
 static int builtin_format(struct shell *sh, int argc, char **argv)
 {
-	static const char *const names[] = { "text", "raw", "json" };
 	enum out_format f;
 
 	if (argc == 1)
-		return out_printf(".format %s\n", names[sh->fmt]);
+		return out_printf(".format %s\n", format_words[sh->fmt]);
 	if (argc > 2 || out_parse_format(argv[1], &f) != 0) {
 		log_error(".format: expected text, raw or json");
 		return RC_USAGE;

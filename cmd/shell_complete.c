@@ -10,9 +10,6 @@
 
 #include "shell.h"
 
-/* Output formats, as --format and .format take them. */
-static const char *const format_words[] = { "text", "raw", "json", NULL };
-
 /* Headers of common actions, for users without the `command` permission
  * that `manager show command` needs (first word: the action). */
 static const char *const known_headers[] = {

@@ -13,7 +13,7 @@
 
 #include "util.h"
 
-#define CHECK_ERR(s) check_err((s), __LINE__)
+#define CHECK_ERR(s) check_err(__FILE__, __LINE__, (s))
 
 static char dir[64];                /* the temp dir */
 static char *made[128];             /* files and dirs to remove, in order */
@@ -22,9 +22,9 @@ static char errbuf[8192];           /* what the last captured call printed */
 static int saved_stderr = -1;
 
 /* What the last captured call printed has want in it. */
-static inline void check_err(const char *want, int line)
+static inline void check_err(const char *file, int line, const char *want)
 {
-	check_at(__FILE__, line, strstr(errbuf, want) != NULL, "%s; stderr was: %s", want, errbuf);
+	check_at(file, line, strstr(errbuf, want) != NULL, "%s; stderr was: %s", want, errbuf);
 }
 
 static inline char *tpath(const char *name)
