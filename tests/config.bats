@@ -12,6 +12,20 @@ setup() { setup_common; unset AMI_SECRET AMI_USER AMI_HOST; }
 	assert_line --regexp '^timeout +10 +\(default\)$'
 }
 
+@test "config --help lists the keys of ami.conf(5), each with its variable" {
+	local conf=$BATS_TEST_DIRNAME/../man/ami.conf.5 keys man_keys v
+	run ami config --help
+	assert_success
+	keys=$(sed -n '/^Keys of a profile/,$p' <<<"$output" | awk 'NR > 1 { print $1 }' | sort)
+	man_keys=$(awk '/^\.Sh KEYS/,/^\.Sh PRECEDENCE/' "$conf" | sed -n 's/^\.It Cm //p' | sort)
+	assert_equal "$keys" "$man_keys"
+	assert_line --regexp '^  host +AMI_HOST +AMI host.*\(default 127\.0\.0\.1\)$'
+	assert_line --regexp '^  auth +login method: plain or md5 \(default plain\)$'
+	for v in $(sed -n '/^Keys of a profile/,$p' <<<"$output" | grep -o 'AMI_[A-Z]*'); do
+		grep -q "^\.It Ev $v\$" "$conf" || fail "$v is not in ami.conf(5)"
+	done
+}
+
 @test "profile values and their file:line source" {
 	write_profile <<-'EOF2'
 	[default]
