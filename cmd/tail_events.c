@@ -79,7 +79,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-#define GO_ON (-1)                  /* not an RC_*: keep streaming */
 #define DEFAULT_BUFFER (64UL << 20)
 #define MIN_BUFFER (16UL << 10)
 #define BACKOFF_FIRST_MS 500
@@ -265,7 +264,7 @@ static int until_hit(struct tail *t, struct ami_view *ev)
 }
 
 /* Ends the record of an event formatted with result rc and counts it:
- * GO_ON, RC_OK when no more are to be printed (last: it met --until), or
+ * RC_CONTINUE, RC_OK when no more are to be printed (last: it met --until), or
  * RC_IO. */
 static int event_printed(struct tail *t, int rc, int last)
 {
@@ -273,7 +272,7 @@ static int event_printed(struct tail *t, int rc, int last)
 	if (rc != RC_OK)
 		return RC_IO;
 	t->printed++;
-	return last || t->printed == t->count ? RC_OK : GO_ON;
+	return last || t->printed == t->count ? RC_OK : RC_CONTINUE;
 }
 
 /* ---------- time stamps ---------- */
@@ -430,7 +429,7 @@ static int format_event(struct tail *t, struct ami_view *v)
 	}
 	if (f == OUT_JSON && !t->timestamp) {
 		int rc = out_json_wire(v);
-		if (rc != OUT_DECLINED)
+		if (rc != RC_CONTINUE)
 			return rc;
 	}
 	ami_split(t->a, v);
@@ -667,7 +666,7 @@ static int open_session(struct tail *t)
 
 /* ---------- the loop ---------- */
 
-/* Filters and prints one event. GO_ON, RC_OK when a stop condition was
+/* Filters and prints one event. RC_CONTINUE, RC_OK when a stop condition was
  * met, or RC_IO. Its name decides first; headers are looked at only when
  * a --match, a keyed --until or the format needs them. */
 static int take_event(struct tail *t, struct ami_view *ev)
@@ -676,12 +675,12 @@ static int take_event(struct tail *t, struct ami_view *ev)
 
 	if (!last && (!wanted_name(t, ev->event, ev->event_len) || !wanted_headers(t, ev))) {
 		t->filtered++;
-		return GO_ON;
+		return RC_CONTINUE;
 	}
 	return event_printed(t, format_event(t, ev), last);
 }
 
-/* Prints every event that has already arrived. GO_ON when none is left,
+/* Prints every event that has already arrived. RC_CONTINUE when none is left,
  * or when more output waits than queue_cap (more_input: input is left). */
 static int take_events(struct tail *t)
 {
@@ -696,17 +695,17 @@ static int take_events(struct tail *t)
 	while ((rc = ami_next_event_view(t->a, &ev, t->split, deadline)) == RC_OK) {
 		int one = take_event(t, &ev);
 		deadline = 0;
-		if (one != GO_ON)
+		if (one != RC_CONTINUE)
 			return one;
 		if (interrupted)
 			return stop_rc();
 		if (out_buffered() > t->queue_cap) {
 			t->more_input = 1;
-			return GO_ON;
+			return RC_CONTINUE;
 		}
 	}
 	if (rc == RC_TIMEOUT)
-		return GO_ON;
+		return RC_CONTINUE;
 	if (rc == RC_CONNECT || rc == RC_PROTOCOL)
 		snprintf(t->cause, sizeof t->cause, "%s", ami_error(t->a));
 	return rc == RC_INTERRUPTED ? stop_rc() : rc;
@@ -716,14 +715,14 @@ static int take_events(struct tail *t)
 static int stdout_ready(short revents)
 {
 	if (revents & POLLOUT)
-		return out_flush() == RC_OK ? GO_ON : RC_IO;
+		return out_flush() == RC_OK ? RC_CONTINUE : RC_IO;
 	if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
 		if (out_stream_pending() && out_flush() != RC_OK)
 			return RC_IO;
 		out_reader_gone();
 		return RC_IO;
 	}
-	return GO_ON;
+	return RC_CONTINUE;
 }
 
 /* Waits until the socket has data (sock >= 0), ms pass, or a signal;
@@ -744,7 +743,7 @@ static int wait_io(int sock, int ms)
 		return stop_rc();
 	if (r > 0 && out_streaming() && pfd[0].revents)
 		return stdout_ready(pfd[0].revents);
-	return GO_ON;
+	return RC_CONTINUE;
 }
 
 static int idle_left(const struct tail *t)
@@ -758,8 +757,9 @@ static int idle_expired(const struct tail *t)
 	return RC_TIMEOUT;
 }
 
-/* Sleeps ms (backoff) while still writing queued output. */
-static int pause_ms(struct tail *t, int ms)
+/* Waits ms (a backoff) while still writing queued output: sleep_ms would
+ * leave a slow reader's events waiting until the next attempt. */
+static int wait_draining(struct tail *t, int ms)
 {
 	int64_t end = now_ms() + ms;
 	int left, rc;
@@ -768,10 +768,10 @@ static int pause_ms(struct tail *t, int ms)
 		int idle = idle_left(t);
 		if (idle == 0)
 			return idle_expired(t);
-		if ((rc = wait_io(-1, idle >= 0 && idle < left ? idle : left)) != GO_ON)
+		if ((rc = wait_io(-1, idle >= 0 && idle < left ? idle : left)) != RC_CONTINUE)
 			return rc;
 	}
-	return GO_ON;
+	return RC_CONTINUE;
 }
 
 /* Capped exponential backoff with jitter: a random wait in [d/2, d]. */
@@ -810,7 +810,7 @@ static int print_gap(struct tail *t, double start, double end, const char *cause
 	ami_msg_free(&m);
 	log_warn("reconnected to %s after %s s (%u attempts); events sent meanwhile are lost",
 		 ami_host_label(t->a), secs, tries);
-	return rc == RC_OK ? GO_ON : RC_IO;
+	return rc == RC_OK ? RC_CONTINUE : RC_IO;
 }
 
 /* The connection is gone: log in again until it works, then mark the gap. */
@@ -827,7 +827,7 @@ static int reconnect(struct tail *t)
 	if (out_flush() != RC_OK)
 		return RC_IO;
 	for (;;) {
-		if (delay > 0 && (rc = pause_ms(t, delay)) != GO_ON)
+		if (delay > 0 && (rc = wait_draining(t, delay)) != RC_CONTINUE)
 			return rc;
 		tries++;
 		if ((rc = open_session(t)) == RC_OK)
@@ -875,7 +875,7 @@ static int stream(struct tail *t)
 	t->queue_cap = SOFT_QUEUE;
 	for (;;) {
 		unsigned long before = t->printed;
-		int rc = GO_ON, take = input_allowed(t);
+		int rc = RC_CONTINUE, take = input_allowed(t);
 
 		if (take)
 			rc = take_events(t);
@@ -888,7 +888,7 @@ static int stream(struct tail *t)
 			}
 			rc = reconnect(t);
 		}
-		if (rc != GO_ON)
+		if (rc != RC_CONTINUE)
 			return rc;
 		if (out_flush() != RC_OK)
 			return RC_IO;
@@ -897,7 +897,7 @@ static int stream(struct tail *t)
 		take = input_allowed(t);
 		if (take && (t->more_input || ami_fd(t->a) < 0))
 			continue;       /* input is waiting in our buffers, not the socket */
-		if ((rc = wait_io(take ? ami_fd(t->a) : -1, wait_ms(t))) != GO_ON)
+		if ((rc = wait_io(take ? ami_fd(t->a) : -1, wait_ms(t))) != RC_CONTINUE)
 			return rc;
 	}
 }
@@ -1065,7 +1065,7 @@ static int run(struct tail *t)
 	 * made from its bytes, split only when out_json_wire declines it. */
 	t->split = out_get_format() == OUT_TEXT && !t->nevents && !t->nexcludes;
 	rc = stream(t);
-	return finish(t, rc == GO_ON ? RC_OK : rc);
+	return finish(t, rc == RC_CONTINUE ? RC_OK : rc);
 }
 
 int cmd_tail_events(int argc, char **argv, struct ctx *ctx)

@@ -587,11 +587,11 @@ int out_json_wire(const struct ami_view *v)
 	char *o;
 
 	if (format != OUT_JSON || !v->wire || v->body > WIRE_JSON_MAX)
-		return OUT_DECLINED;
+		return RC_CONTINUE;
 	if (!(o = out_reserve(JSON_ROOM(v->body))))
 		return RC_IO;
 	if (!(o = wire_object(o, v->wire, v->body, v->lim)))
-		return OUT_DECLINED;
+		return RC_CONTINUE;
 	out_commit(o);
 	return RC_OK;
 }

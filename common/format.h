@@ -20,12 +20,11 @@ int out_msg(const struct ami_msg *m);
  * raw output of a view from the wire: its bytes as received. */
 int out_view(const struct ami_view *v);
 /* json of a view from the wire (split or not) in one pass over its bytes:
- * what out_view makes of it. RC_OK, RC_IO, or OUT_DECLINED (nothing
- * written) when the format is not json or the message has what this fast
- * path leaves to out_view: a line without a colon, a name with '(' or a
- * byte to escape, a bare "\n" line end, a repeated name, more than 64
- * headers, more than WIRE_JSON_MAX bytes. */
-#define OUT_DECLINED (-1)
+ * what out_view makes of it. RC_OK, RC_IO, or RC_CONTINUE (nothing
+ * written: go on with out_view) when the format is not json or the
+ * message has what this fast path leaves to out_view: a line without a
+ * colon, a name with '(' or a byte to escape, a bare "\n" line end, a
+ * repeated name, more than 64 headers, more than WIRE_JSON_MAX bytes. */
 #define WIRE_JSON_MAX 2048
 int out_json_wire(const struct ami_view *v);
 /* Appends s as a JSON string literal (quotes included). Invalid UTF-8 bytes

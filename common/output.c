@@ -73,26 +73,6 @@ unsigned long out_dropped(void) { return q.dropped; }
 size_t out_queue_peak(void) { return q.peak; }
 int out_streaming(void) { return q.on; }
 
-static int write_all(const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(STDOUT_FILENO, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				struct pollfd pfd = { .fd = STDOUT_FILENO, .events = POLLOUT };
-				poll(&pfd, 1, -1);
-				continue;
-			}
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Remembers why stdout failed: EPIPE ends us quietly, anything else is an
  * error reported once. */
 static int write_error(void)
@@ -489,7 +469,7 @@ int out_flush(void)
 		return queue_write();
 	if (olen == 0)
 		return RC_OK;
-	if (write_all(obuf, olen) < 0) {
+	if (full_write(STDOUT_FILENO, obuf, olen) < 0) {
 		olen = 0;
 		return write_error();
 	}
@@ -507,7 +487,7 @@ int out_write(const char *buf, size_t len)
 		/* Larger than the buffer: no point copying it through. */
 		if (out_flush() != RC_OK)
 			return RC_IO;
-		return write_all(buf, len) == 0 ? RC_OK : write_error();
+		return full_write(STDOUT_FILENO, buf, len) == 0 ? RC_OK : write_error();
 	}
 	if (!(o = out_reserve(len)))
 		return RC_IO;

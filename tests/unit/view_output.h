@@ -137,7 +137,7 @@ static void run_path(struct path_out *r, const char *d, size_t len, int views, i
 				r->msgs++;
 				/* json as tail-events makes it: in one pass over
 				 * the bytes when out_json_wire takes them */
-				if (!((seed >> 2) & 1) && out_json_wire(&v) != OUT_DECLINED)
+				if (!((seed >> 2) & 1) && out_json_wire(&v) != RC_CONTINUE)
 					continue;
 				if ((seed >> 1) & 1 || !raw)
 					ami_parser_split(p, &v);

@@ -131,7 +131,7 @@ static int wire_takes(const char *m)
 	struct ami_parser *p = ami_parser_new(NULL, 0);
 	struct ami_view v;
 	size_t n;
-	int rc = OUT_DECLINED;
+	int rc = RC_CONTINUE;
 
 	out_set_format(OUT_JSON);
 	if (ami_parser_feed(p, m, strlen(m)) == 0 && ami_parser_next_view(p, &v, 0) > 0)
