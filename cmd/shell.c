@@ -249,7 +249,7 @@ static void drain(struct shell *sh)
 		out_flush();
 		prompt_show(sh);
 	}
-	if (sh->a && ami_is_http(sh->a))   /* it has just asked for events */
+	if (sh->a && !ami_can_poll(sh->a))   /* it has just asked for events */
 		sh->next_fetch = now_ms() + HTTP_EVENTS_MS;
 }
 
@@ -860,12 +860,12 @@ static void banner(const struct shell *sh)
 
 /* How long interactive_step may wait for a key: forever, except over HTTP
  * with events on, where they are asked for every HTTP_EVENTS_MS, typing or
- * not (HTTP has no socket to watch). */
-static int wait_for_key_ms(struct shell *sh, int http)
+ * not (fetch: there is no socket to poll for them). */
+static int wait_for_key_ms(struct shell *sh, int fetch)
 {
 	if (sh->more)
 		return 0;
-	if (!http || !sh->events)
+	if (!fetch || !sh->events)
 		return -1;
 	int64_t left = sh->next_fetch - now_ms();
 	return left <= 0 ? 0 : left > HTTP_EVENTS_MS ? HTTP_EVENTS_MS : (int)left;
@@ -874,13 +874,13 @@ static int wait_for_key_ms(struct shell *sh, int http)
 /* Waits for a key or for AMI data, and handles what came. */
 static void interactive_step(struct shell *sh)
 {
-	int http = sh->a && ami_is_http(sh->a);
+	int fetch = sh->a && !ami_can_poll(sh->a);
 	int sock = sh->a ? ami_fd(sh->a) : -1;     /* -1 over HTTP */
 	struct pollfd pfd[2] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sock, .events = POLLIN },
 	};
-	int r = poll(pfd, 2, wait_for_key_ms(sh, http));
+	int r = poll(pfd, 2, wait_for_key_ms(sh, fetch));
 
 	if (r < 0) {
 		if (errno != EINTR) {
@@ -889,7 +889,7 @@ static void interactive_step(struct shell *sh)
 		}
 		return;
 	}
-	if ((http && sh->events && now_ms() >= sh->next_fetch) || sh->more || pfd[1].revents)
+	if ((fetch && sh->events && now_ms() >= sh->next_fetch) || sh->more || pfd[1].revents)
 		drain(sh);      /* over HTTP: one WaitEvent that returns at once */
 	if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))
 		rl_callback_read_char();

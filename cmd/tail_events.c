@@ -686,7 +686,7 @@ static int take_events(struct tail *t)
 {
 	/* HTTP has no socket to poll: the wait is the first read, which
 	 * long-polls WaitEvent until the idle deadline (ami caps each poll). */
-	int64_t deadline = ami_fd(t->a) < 0 && !ami_has_buffered(t->a)
+	int64_t deadline = !ami_can_poll(t->a) && !ami_has_buffered(t->a)
 		? (t->idle_ms > 0 ? t->idle_deadline : -1) : 0;
 	struct ami_view ev;
 	int rc;
@@ -895,7 +895,7 @@ static int stream(struct tail *t)
 		if (idle_left(t) == 0)
 			return idle_expired(t);
 		take = input_allowed(t);
-		if (take && (t->more_input || ami_fd(t->a) < 0))
+		if (take && (t->more_input || !ami_can_poll(t->a)))
 			continue;       /* input is waiting in our buffers, not the socket */
 		if ((rc = wait_io(take ? ami_fd(t->a) : -1, wait_ms(t))) != RC_CONTINUE)
 			return rc;

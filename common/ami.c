@@ -48,7 +48,7 @@ const char *ami_error(const struct ami *a) { return a->err; }
 const char *ami_banner(const struct ami *a) { return a->banner ? a->banner : ""; }
 const char *ami_host_label(const struct ami *a) { return a->host_label; }
 int ami_timeout_ms(const struct ami *a) { return a->timeout_ms; }
-int ami_is_http(const struct ami *a) { return a->http; }
+int ami_can_poll(const struct ami *a) { return !a->http; }
 int ami_events_on(const struct ami *a) { return a->events_on; }
 int ami_fd(const struct ami *a) { return a->t->ops->fd(a->t); }
 

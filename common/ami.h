@@ -61,6 +61,9 @@ int ami_read_msg(struct ami *a, struct ami_msg *m, int64_t deadline);
  * once). Wait with a deadline there rather than with poll(). */
 int ami_fd(const struct ami *a);
 int ami_has_buffered(const struct ami *a);
+/* Whether there is a socket to poll for events (0 over HTTP: they must be
+ * fetched, by ami_next_event with a deadline). */
+int ami_can_poll(const struct ami *a);
 
 /* Releases what the TLS and HTTP transports initialised (libcurl), if any. */
 void ami_library_cleanup(void);
@@ -69,7 +72,6 @@ const char *ami_error(const struct ami *a);
 const char *ami_banner(const struct ami *a);
 const char *ami_host_label(const struct ami *a);   /* "host:port" or the URL */
 int ami_timeout_ms(const struct ami *a);
-int ami_is_http(const struct ami *a);
 /* The session's events are on: asked for at login, or by the last Events
  * action sent (by anyone). Over HTTP, switching them on first drops the
  * events Asterisk kept from while they were off, and switching them off
