@@ -24,6 +24,7 @@ const struct cmd cmd_table[] = {
 	{ "originate", cmd_originate, cmd_originate_help, "place a call; --wait follows it to its answer or hangup" },
 	{ "ping", cmd_ping, cmd_ping_help, "check that the AMI answers, with round-trip times" },
 	{ "redirect", cmd_redirect, cmd_redirect_help, "move a channel, or both legs of a call, in the dialplan" },
+	{ "serve", cmd_serve, cmd_serve_help, "serve a recording as an AMI server, to test scripts without a PBX" },
 	{ "shell", cmd_shell, cmd_shell_help, "interactive AMI shell with completion; batch runner for files" },
 	{ "tail-events", cmd_tail_events, cmd_tail_events_help, "stream events as they arrive, filtered" },
 };
