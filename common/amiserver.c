@@ -36,6 +36,7 @@ struct amis_session {
 	size_t fed_off;
 	char inbuf[LINE_ROOM];      /* get_input's buffer */
 	size_t inlen;
+	size_t scanned;             /* inbuf[0, scanned) holds no line end */
 	int line_too_long;          /* s->parsing: sticks until a request reports it */
 	struct strbuf lines;        /* the request being framed: NUL-ended lines */
 	uint32_t line_at[MAX_HEADERS];
@@ -57,7 +58,7 @@ struct amis_session {
 static int get_line(struct amis_session *s, char line[LINE_ROOM + 1])
 {
 	for (;;) {
-		for (size_t x = 0; x < s->inlen; x++) {
+		for (size_t x = s->scanned; x < s->inlen; x++) {
 			size_t end;
 			if (s->inbuf[x] == '\r' && x + 1 < s->inlen && s->inbuf[x + 1] == '\n')
 				end = 2;
@@ -69,11 +70,15 @@ static int get_line(struct amis_session *s, char line[LINE_ROOM + 1])
 			line[x] = '\0';
 			s->inlen -= x + end;
 			memmove(s->inbuf, s->inbuf + x + end, s->inlen);
+			s->scanned = 0;
 			return 1;
 		}
+		/* A CR last may yet be followed by its LF. */
+		s->scanned = s->inlen ? s->inlen - 1 : 0;
 		if (s->inlen >= LINE_ROOM) {
 			s->inbuf[0] = s->inbuf[s->inlen - 1];
 			s->inlen = 1;
+			s->scanned = 0;
 			s->line_too_long = 1;
 		}
 		size_t avail = s->fed.len - s->fed_off;
@@ -699,9 +704,11 @@ enum amis_result amis_next(struct amis_session *s, struct strbuf *out)
 		} else {
 			r = process(s, out);
 		}
+		/* The request may have held a Secret or a Key: its lines are
+		 * wiped, and line[] as far as the longest of them reached. */
+		secret_wipe(line, s->lines.len < sizeof line ? s->lines.len : sizeof line);
 		secret_wipe(s->lines.p, s->lines.len);
 		end_request(s);
-		secret_wipe(line, sizeof line);
 		return r;
 	}
 	return AMIS_NONE;
