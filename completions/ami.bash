@@ -8,7 +8,7 @@
 # shellcheck disable=SC2207
 
 # All commands, for when `ami --list` cannot run (ami not built or not in PATH).
-_ami_all_commands='action callfile command config originate ping redirect shell tail-events'
+_ami_all_commands='action callfile command config originate ping redirect serve shell tail-events'
 
 # Options every command accepts (cmd/common.c), and those of them that take
 # an argument (getopt would eat the next word).
@@ -45,6 +45,8 @@ _ami_cmd_options()
 		args='--app --data --context --exten --priority --callerid --wait-time
 			--max-retries --retry-time --account --set --codecs --at --in --spool --name
 			--owner --tmp-dir' ;;
+	serve)       opts='--listen --speed --realtime --loop --write-timeout'
+		args='--listen --speed --write-timeout' ;;
 	shell)       opts='-k --keep-going' args='' ;;
 	tail-events) opts='--events-mask -e --event --exclude-event --match --no-server-filter
 			-c --count --until --idle --reconnect --timestamp --buffer'
@@ -73,6 +75,8 @@ _ami_option_value()
 	-H | --host) _known_hosts_real -- "$cur" ;;
 	--url) COMPREPLY=($(compgen -W 'http:// https://' -- "$cur")) && compopt -o nospace 2>/dev/null ;;
 	--install) _filedir -d ;;
+	--speed) COMPREPLY=($(compgen -W '1 2 10 60 max' -- "$cur")) ;;
+	--listen) COMPREPLY=($(compgen -W '127.0.0.1:5038 127.0.0.1:0' -- "$cur")) ;;
 	--wait)         # originate --wait[=answer|hangup]: only in the --wait= form
 		$split || return 1
 		COMPREPLY=($(compgen -W 'answer hangup' -- "$cur")) ;;
@@ -150,10 +154,11 @@ _ami()
 	# be completed.
 	case $cmd in
 	# Commands still being written: add theirs here, e.g. `callfile) _filedir ;;`.
+	serve) _filedir ;;   # the recording
 	shell) _filedir ;;   # FILE of commands
 	esac
 } &&
 	complete -F _ami ami ami-action ami-callfile ami-command ami-config ami-originate \
-		ami-ping ami-redirect ami-shell ami-tail-events
+		ami-ping ami-redirect ami-serve ami-shell ami-tail-events
 
 # ex: filetype=sh

@@ -2,7 +2,7 @@
 # $(FISHCOMPDIR)/ami.fish. tests/docs.bats checks that the options here match
 # `ami COMMAND --help`.
 
-set -l ami_commands action callfile command config originate ping redirect shell tail-events
+set -l ami_commands action callfile command config originate ping redirect serve shell tail-events
 
 # The ami binary to ask: the one being completed (so ./ami works).
 function __ami_prog
@@ -57,7 +57,7 @@ function __ami_commands
     set -l prog (__ami_prog)
     set -l cmds
     command -q $prog; and set cmds ($prog --list 2>/dev/null)
-    test -n "$cmds"; or set cmds action callfile command config originate ping redirect shell tail-events
+    test -n "$cmds"; or set cmds action callfile command config originate ping redirect serve shell tail-events
     printf '%s\n' $cmds
 end
 
@@ -183,6 +183,14 @@ complete -c ami -n '__ami_using tail-events' -l idle -x -d 'exit 6 when no event
 complete -c ami -n '__ami_using tail-events' -l reconnect -d 'on connection loss reconnect, and mark the gap'
 complete -c ami -n '__ami_using tail-events' -l timestamp -d 'add the receive time to each event'
 complete -c ami -n '__ami_using tail-events' -l buffer -x -d 'queue for a slow reader, e.g. 512K, 64M (default 64M)'
+
+# serve (FILE: the recording)
+complete -c ami -n '__ami_using serve' -l listen -x -a '127.0.0.1:5038 127.0.0.1:0' -d 'address to listen on (default 127.0.0.1:5038)'
+complete -c ami -n '__ami_using serve' -l speed -x -a '1 2 10 60 max' -d 'replay X times as fast (default 1); max: no pauses'
+complete -c ami -n '__ami_using serve' -l realtime -d 'the same as --speed 1'
+complete -c ami -n '__ami_using serve' -l loop -d 'after the last event, start again'
+complete -c ami -n '__ami_using serve' -l write-timeout -x -d 'drop a client that takes nothing for MS ms (default 100)'
+complete -c ami -n '__ami_using serve' -F
 
 # shell (FILE: a file of commands)
 complete -c ami -n '__ami_using shell' -s k -l keep-going -d 'go on after a failing command'
