@@ -227,8 +227,8 @@ int cmd_serve(int argc, char **argv, struct ctx *ctx)
 	replay_init(&sv.replay);
 	if ((rc = parse_args(&sv, argc, argv, ctx)) != RC_OK || (rc = read_secret(&sv, ctx)) != RC_OK)
 		goto out;
-	if ((rc = serve_load(&sv)) != RC_OK || (rc = open_listener(&sv)) != RC_OK)
-		goto out;
+	if ((rc = serve_load(&sv)) != RC_OK || interrupted || (rc = open_listener(&sv)) != RC_OK)
+		goto out;       /* a signal while reading: nobody to tell, exit 0 */
 	if (!sv.loopback && !ctx->ov.key[K_SECRET_FILE] && !ctx->ov.secret_stdin) {
 		rc = usage_error("--listen %s is not a loopback address: give the secret with "
 				 "--secret-file (the demo secret is public)", sv.listen);

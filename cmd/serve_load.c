@@ -46,7 +46,7 @@ int serve_load(struct serve *sv)
 	}
 	p = ami_parser_new(&ami_default_limits, 0);
 	ami_msg_init(&m);
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+	while (!interrupted && (n = fread(buf, 1, sizeof buf, f)) > 0) {
 		ami_parser_feed(p, buf, n);
 		while ((r = ami_parser_next(p, &m)) == 1) {
 			const char *at = ami_msg_get(&m, "ReceivedAt");

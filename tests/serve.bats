@@ -392,7 +392,7 @@ assert c.ask("Action: Ping\nActionID: lf\n\n").startswith("Response: Success\r\n
 # The kernel takes up to 4 MiB (tcp_wmem) before a write would block: 8 MiB.
 @test "a client that takes nothing is dropped after --write-timeout; the others get everything" {
 	write_big_rec 8000
-	start_serve -v --speed max --write-timeout 300 "$REC"
+	start_serve -v --speed max --write-timeout "$(time_bound 300)" "$REC"
 	py '
 import amic, time
 c = amic.connect(rcvbuf=4096)
