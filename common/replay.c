@@ -117,23 +117,34 @@ static int index_event(struct replay *r, size_t off, double at)
 	return 1;
 }
 
-int replay_add_msg(struct replay *r, const struct ami_msg *m, double at)
+int replay_add_view(struct replay *r, const struct ami_view *v, double at)
 {
 	size_t off = r->len;
 
-	for (size_t i = 0; i < m->n; i++) {
-		const struct ami_header *h = &m->h[i];
-		if (h->name_len == 10 && !strcasecmp(ami_name(m, i), "ReceivedAt"))
+	if (v->wire)
+		return replay_add_wire(r, v->wire, v->wire_len, at);
+	for (size_t i = 0; i < v->n; i++) {
+		const struct ami_header *h = &v->h[i];
+		const char *name = v->base + h->name;
+		if (h->name_len == 10 && !strncasecmp(name, "ReceivedAt", 10))
 			continue;
 		if (h->name_len) {
-			append(r, ami_name(m, i), h->name_len);
+			append(r, name, h->name_len);
 			append(r, ": ", 2);
 		}
-		append(r, ami_value(m, i), h->value_len);
+		append(r, v->base + h->value, h->value_len);
 		append(r, "\r\n", 2);
 	}
 	append(r, "\r\n", 2);
 	return index_event(r, off, at);
+}
+
+int replay_add_msg(struct replay *r, const struct ami_msg *m, double at)
+{
+	struct ami_view v;
+
+	ami_view_of_msg(&v, m);
+	return replay_add_view(r, &v, at);
 }
 
 int replay_add_wire(struct replay *r, const char *wire, size_t len, double at)

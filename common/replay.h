@@ -38,6 +38,9 @@ int replay_add_msg(struct replay *r, const struct ami_msg *m, double at);
 /* The same from the message's wire bytes, kept as they are but for the
  * ReceivedAt line (wire must end with its blank line). */
 int replay_add_wire(struct replay *r, const char *wire, size_t len, double at);
+/* The same from a view: its wire bytes when it has them, else its headers
+ * written as "Name: value" lines (a line without a name as it was). */
+int replay_add_view(struct replay *r, const struct ami_view *v, double at);
 
 /* For --loop: microseconds from the first event of a pass to the first of
  * the next: the recording's length plus its mean gap between events, at
