@@ -10,22 +10,15 @@
  * recording, common/replay.c's. It never connects anywhere. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "amiserver.h"
 #include "cmds.h"
 #include "replay.h"
 #include "secret.h"
@@ -64,9 +57,6 @@ static const struct option longopts[] = {
 #define DEMO_USER "demo"
 #define DEMO_SECRET "demo"
 #define DEFAULT_LISTEN "127.0.0.1:5038"
-#define AUTH_LIMIT 50               /* Asterisk's authlimit: clients not yet logged in */
-#define READ_HOLD (64 * 1024)       /* answers queued before we stop reading a client */
-#define SHUTDOWN_MS 1000            /* to write the last bytes to clients on exit */
 
 /* ---------- options ---------- */
 
@@ -138,8 +128,10 @@ static int read_secret(struct serve *sv, const struct ctx *ctx)
 
 /* ---------- the listening socket ---------- */
 
-/* "ADDR:PORT", "[V6ADDR]:PORT", or a bare port for 127.0.0.1. */
-static int open_listener(struct serve *sv)
+/* "ADDR:PORT", "[V6ADDR]:PORT", or a bare port for 127.0.0.1. Anything
+ * but a loopback address needs a secret of the user's own: the demo one
+ * is public. */
+static int open_listener(struct serve *sv, int own_secret)
 {
 	char host[256] = "127.0.0.1", port[16];
 	const char *spec = sv->listen, *colon = strrchr(spec, ':');
@@ -162,9 +154,13 @@ static int open_listener(struct serve *sv)
 	snprintf(port, sizeof port, "%lu", p);
 	if ((err = getaddrinfo(host, port, &hints, &ai)) != 0)
 		return usage_error("--listen: not a numeric address: %s", host);
-	sv->loopback = ai->ai_family == AF_INET ?
+	if (!own_secret && !(ai->ai_family == AF_INET ?
 		(ntohl(((struct sockaddr_in *)ai->ai_addr)->sin_addr.s_addr) >> 24) == 127 :
-		IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr);
+		IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr))) {
+		freeaddrinfo(ai);
+		return usage_error("--listen %s is not a loopback address: give the secret with "
+				   "--secret-file (the demo secret is public)", sv->listen);
+	}
 	if ((fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
@@ -227,13 +223,10 @@ int cmd_serve(int argc, char **argv, struct ctx *ctx)
 	replay_init(&sv.replay);
 	if ((rc = parse_args(&sv, argc, argv, ctx)) != RC_OK || (rc = read_secret(&sv, ctx)) != RC_OK)
 		goto out;
-	if ((rc = serve_load(&sv)) != RC_OK || interrupted || (rc = open_listener(&sv)) != RC_OK)
+	if ((rc = serve_load(&sv)) != RC_OK || interrupted)
 		goto out;       /* a signal while reading: nobody to tell, exit 0 */
-	if (!sv.loopback && !ctx->ov.key[K_SECRET_FILE] && !ctx->ov.secret_stdin) {
-		rc = usage_error("--listen %s is not a loopback address: give the secret with "
-				 "--secret-file (the demo secret is public)", sv.listen);
+	if ((rc = open_listener(&sv, ctx->ov.key[K_SECRET_FILE] || ctx->ov.secret_stdin)) != RC_OK)
 		goto out;
-	}
 	if ((rc = announce(&sv)) == RC_OK)
 		rc = serve_run(&sv);
 out:

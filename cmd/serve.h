@@ -15,7 +15,6 @@ struct serve {
 	int loop;                   /* start again after the last event */
 	int write_timeout_ms;
 	int listen_fd;
-	int loopback;               /* listen_fd is on a loopback address */
 	struct replay replay;
 };
 
