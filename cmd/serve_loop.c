@@ -30,6 +30,11 @@
 #define READ_HOLD (64 * 1024)       /* answers or requests waiting: stop reading */
 #define SHUTDOWN_MS 1000            /* to write the last bytes on exit */
 #define POLL_CAP_MS 500             /* a signal between the check and poll() waits this */
+/* A client's socket holds at most about this much that it has not read:
+ * what it reads was then written just before, still in the caches (left
+ * to the kernel, several MiB queue up and a fast reader such as ami
+ * tail-events runs 1.3 to 1.6 times slower at --speed max). */
+#define SOCKET_SEND_BUFFER (128 * 1024)
 
 static const char shutdown_event[] =
 	"Event: Shutdown\r\nPrivilege: system,all\r\nShutdown: Cleanly\r\nRestart: False\r\n\r\n";
@@ -125,14 +130,15 @@ static void client_free(struct client *c)
 	free(c);
 }
 
-static void set_nonblocking(int fd)
+static void set_client_socket(int fd)
 {
-	int one = 1;
+	int one = 1, sndbuf = SOCKET_SEND_BUFFER;
 
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	/* Answers are small writes that must not wait for the peer's ACK. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 }
 
 static void add_client(struct loop *L, int fd, const struct sockaddr *sa, socklen_t salen)
@@ -142,7 +148,7 @@ static void add_client(struct loop *L, int fd, const struct sockaddr *sa, sockle
 
 	getnameinfo(sa, salen, host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
 	snprintf(c->peer, sizeof c->peer, "%s:%s", host, port);
-	set_nonblocking(fd);
+	set_client_socket(fd);
 	c->fd = fd;
 	c->s = amis_new(&L->cfg);
 	c->since_us = now_us();
