@@ -53,11 +53,13 @@ demo: deps
 	@tests/demo.sh
 
 # Streams events from bench/evsrc.c (a fast fake AMI server) through
-# `ami tail-events` in each format; prints events/s and peak RSS.
+# `ami tail-events` in each format; prints events/s and peak RSS. Then the
+# same stream recorded and served by `ami serve`, to 1 and 4 clients.
 bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench bench/out/state_bench
 	bench/out/msg_bench
 	bench/out/state_bench
 	python3 bench/bench.py
+	python3 bench/serve_bench.py
 
 # The parser alone, on bench/corpus.txt; the state model on a busy PBX.
 bench/out/msg_bench bench/out/state_bench: bench/out/%: bench/%.c $(COMMON_OBJ)
