@@ -10,6 +10,7 @@
  * recording, common/replay.c's. It never connects anywhere. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "recording.h"
 #include "replay.h"
 #include "secret.h"
 #include "serve.h"
@@ -124,6 +126,42 @@ static int read_secret(struct serve *sv, const struct ctx *ctx)
 		return secret_read_stdin(&sv->secret);
 	sv->secret = xstrdup(DEMO_SECRET);
 	return RC_OK;
+}
+
+/* ---------- the recording ---------- */
+
+/* Reads the recording whole into sv->replay, through common/recording.c.
+ * A signal ends it early (the caller then stops). */
+static int serve_load(struct serve *sv)
+{
+	int stdin_ = !strcmp(sv->file, "-");
+	int fd = stdin_ ? STDIN_FILENO : open(sv->file, O_RDONLY | O_CLOEXEC);
+	struct rec_reader *r;
+	struct rec_event ev;
+	int got, rc = RC_OK;
+
+	if (fd < 0) {
+		log_error("cannot open %s:", sv->file);
+		return RC_IO;
+	}
+	r = rec_new();
+	while (!interrupted && (got = rec_next_fd(r, fd, &ev)) != 0) {
+		if (got == 1)
+			replay_add_view(&sv->replay, &ev.v, ev.at ? (double)ev.at / 1000 : NAN);
+		else if (got != REC_EINTR) {
+			log_error("%s: %s", stdin_ ? "stdin" : sv->file, rec_error(r));
+			rc = rec_rc(r);
+			break;
+		}
+	}
+	if (rc == RC_OK && !interrupted && sv->replay.n == 0)
+		log_warn("%s holds no events: clients will get none", stdin_ ? "stdin" : sv->file);
+	log_info("%zu events, %.1f s of them", sv->replay.n,
+		 sv->replay.n ? (double)sv->replay.ev[sv->replay.n - 1].at_us / 1e6 : 0.0);
+	rec_free(r);
+	if (!stdin_)
+		close(fd);
+	return rc;
 }
 
 /* ---------- the listening socket ---------- */

@@ -1,6 +1,5 @@
-/* serve.h - what the parts of `ami serve` share: serve.c (options, the
- * listening socket), serve_loop.c (the clients) and serve_load.c (reading
- * the recording). */
+/* serve.h - what the two parts of `ami serve` share: serve.c (options, the
+ * recording, the listening socket) and serve_loop.c (the clients). */
 #ifndef AMI_SERVE_H
 #define AMI_SERVE_H
 
@@ -18,9 +17,6 @@ struct serve {
 	struct replay replay;
 };
 
-/* Reads sv->file into sv->replay: RC_OK, or RC_PROTOCOL naming the byte
- * offset of the damage, RC_IO when it cannot be read. */
-int serve_load(struct serve *sv);
 /* Serves clients until SIGINT or SIGTERM; RC_OK then. */
 int serve_run(struct serve *sv);
 

@@ -423,6 +423,46 @@ assert c.closed()
 	stop_serve
 }
 
+@test "a JSON recording (--format json --timestamp) replays to the same output as live" {
+	AMI_USER=hello AMI_SECRET=world start_fake_ami --events 60
+	AMI_USER=hello AMI_SECRET=world ami tail-events -j --timestamp --until StreamDone >"$REC"
+	stop_fake_ami
+	start_serve --speed max "$REC"
+	ami tail-events -j --until StreamDone >"$OUT"
+	python3 - "$REC" "$OUT" <<'PY'
+import json, sys
+def rows(path, drop):
+    out = []
+    for line in open(path, encoding="utf-8"):
+        obj = json.loads(line, object_pairs_hook=list)
+        out.append([kv for kv in obj if kv[0] != drop])
+    return out
+live, replay = rows(sys.argv[1], "ReceivedAt"), rows(sys.argv[2], None)
+assert len(live) == 61 and live == replay, (len(live), len(replay))
+PY
+	stop_serve
+}
+
+@test "a damaged recording: exit 7 naming the byte offset, nothing served" {
+	write_rec
+	head -c 150 "$REC" >"$BATS_TEST_TMPDIR/cut.raw"
+	run --separate-stderr ami serve --listen 127.0.0.1:0 "$BATS_TEST_TMPDIR/cut.raw"
+	assert_failure 7
+	[[ $stderr == *"cut.raw: byte "* ]] || fail "no byte offset in: $stderr"
+	assert_output ""
+	printf '{"Event":"Hangup","ReceivedAt":"2026-12-06T10:00:00.000+00:00"}\n{"Event": nope}\n' \
+		>"$BATS_TEST_TMPDIR/bad.json"
+	run --separate-stderr ami serve --listen 127.0.0.1:0 "$BATS_TEST_TMPDIR/bad.json"
+	assert_failure 7
+	local at=${stderr##*bad.json: byte }
+	at=${at%%:*}
+	((at >= 67 && at < 83)) || fail "not an offset in the second line: $stderr"
+	# from stdin too
+	run --separate-stderr ami serve --listen 127.0.0.1:0 - <"$BATS_TEST_TMPDIR/cut.raw"
+	assert_failure 7
+	[[ $stderr == *"stdin: byte "* ]]
+}
+
 # ---------------------------------------------------------------- usage
 
 @test "usage errors: no recording, bad --speed, --listen, client options" {
