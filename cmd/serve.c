@@ -112,7 +112,7 @@ static int serve_option(struct serve *sv, struct ctx *ctx, int ch, const char *a
 	default:
 		return ctx_option(ctx, ch, arg);
 	}
-	return CTX_CONTINUE;
+	return RC_CONTINUE;
 }
 
 /* The accepted secret: --secret-file, --secret-stdin, or the demo one. */
@@ -230,12 +230,13 @@ static int announce(const struct serve *sv)
 
 /* ---------- the command ---------- */
 
+/* Returns RC_CONTINUE to serve, or what to exit with (RC_OK after --help). */
 static int parse_args(struct serve *sv, int argc, char **argv, struct ctx *ctx)
 {
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, COMMON_SHORTOPTS, longopts, NULL)) != -1)
-		if ((rc = serve_option(sv, ctx, ch, optarg)) != CTX_CONTINUE)
+		if ((rc = serve_option(sv, ctx, ch, optarg)) != RC_CONTINUE)
 			return rc;
 	if (optind != argc - 1)
 		return usage_error(optind < argc ? "one recording at a time" : "a recording to serve is needed");
@@ -245,7 +246,7 @@ static int parse_args(struct serve *sv, int argc, char **argv, struct ctx *ctx)
 	sv->user = ctx->ov.key[K_USERNAME] ? ctx->ov.key[K_USERNAME] : DEMO_USER;
 	if (!*sv->user)
 		return usage_error("--user is empty");
-	return RC_OK;
+	return RC_CONTINUE;
 }
 
 int cmd_serve(int argc, char **argv, struct ctx *ctx)
@@ -259,7 +260,8 @@ int cmd_serve(int argc, char **argv, struct ctx *ctx)
 	sv.write_timeout_ms = 100;
 	sv.listen_fd = -1;
 	replay_init(&sv.replay);
-	if ((rc = parse_args(&sv, argc, argv, ctx)) != RC_OK || (rc = read_secret(&sv, ctx)) != RC_OK)
+	if ((rc = parse_args(&sv, argc, argv, ctx)) != RC_CONTINUE ||
+	    (rc = read_secret(&sv, ctx)) != RC_OK)
 		goto out;
 	if ((rc = serve_load(&sv)) != RC_OK || interrupted)
 		goto out;       /* a signal while reading: nobody to tell, exit 0 */

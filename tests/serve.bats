@@ -465,10 +465,14 @@ PY
 
 # ---------------------------------------------------------------- usage
 
-@test "usage errors: no recording, bad --speed, --listen, client options" {
+@test "usage errors: no recording, bad --speed, --listen, client options; --help" {
 	write_rec
 	run --separate-stderr ami serve
 	assert_failure 2
+	run --separate-stderr ami serve --help
+	assert_success
+	assert_line --index 0 --partial "usage: ami serve"
+	[[ -z $stderr ]] || fail "--help wrote to stderr: $stderr"
 	run --separate-stderr ami serve --speed 0 "$REC"
 	assert_failure 2
 	run --separate-stderr ami serve --speed fast "$REC"
