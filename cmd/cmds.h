@@ -76,9 +76,6 @@ enum {
 
 /* Help text for the shared options, appended to every command's --help. */
 extern const char common_options_help[];
-/* The words of enum out_format, in its order (see config.h's words). */
-extern const char *const format_words[];
-
 /* Handles a shared option (or '?' / ':'). Returns RC_CONTINUE to go on
  * parsing, RC_OK after --help (the command returns at once), or RC_USAGE. */
 int ctx_option(struct ctx *ctx, int ch, const char *arg);

@@ -30,8 +30,6 @@ const char common_options_help[] =
 	"  -q, --quiet             print only data and errors\n"
 	"  -h, --help              show this help\n";
 
-const char *const format_words[] = { "text", "raw", "json", NULL };
-
 void ctx_init(struct ctx *ctx)
 {
 	memset(ctx, 0, sizeof *ctx);

@@ -27,16 +27,15 @@
 
 static enum out_format format = OUT_TEXT;
 
+const char *const format_words[] = { "text", "raw", "json", NULL };
+
 int out_parse_format(const char *s, enum out_format *f)
 {
-	if (!strcmp(s, "text"))
-		*f = OUT_TEXT;
-	else if (!strcmp(s, "raw"))
-		*f = OUT_RAW;
-	else if (!strcmp(s, "json"))
-		*f = OUT_JSON;
-	else
+	int i = word_index(s, format_words);
+
+	if (i < 0)
 		return -1;
+	*f = (enum out_format)i;
 	return 0;
 }
 

@@ -8,6 +8,9 @@
 
 enum out_format { OUT_TEXT, OUT_RAW, OUT_JSON };
 
+/* Its words, in enum order (as config.h's): how --format and .format name
+ * it; out_parse_format reads one, ASCII case ignored. */
+extern const char *const format_words[];
 int out_parse_format(const char *s, enum out_format *f);   /* 0 ok, -1 bad */
 void out_set_format(enum out_format f);
 enum out_format out_get_format(void);

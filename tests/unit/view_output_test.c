@@ -178,12 +178,26 @@ static void test_random(void)
 	CHECK(differ == 0);
 }
 
+/* --format and .format read the enum's own words, case ignored. */
+static void test_format_words(void)
+{
+	enum out_format f = OUT_RAW;
+
+	CHECK(out_parse_format("json", &f) == 0 && f == OUT_JSON);
+	CHECK(out_parse_format("Text", &f) == 0 && f == OUT_TEXT);
+	CHECK(out_parse_format("RAW", &f) == 0 && f == OUT_RAW);
+	CHECK(out_parse_format("xml", &f) == -1 && f == OUT_RAW);
+	CHECK(out_parse_format("", &f) == -1);
+	CHECK(!strcmp(format_words[OUT_JSON], "json") && !format_words[OUT_JSON + 1]);
+}
+
 int main(void)
 {
 	if (capture_stdout() != 0)
 		return 1;
 	test_fixed();
 	test_wire_json();
+	test_format_words();
 	test_random();
 	return check_summary();
 }
