@@ -9,7 +9,7 @@ MANPAGES = $(wildcard man/*.1 man/*.5)
 DEBIAN_PKGS = build-essential pkg-config libcurl4-openssl-dev libcjson-dev libreadline-dev \
 	bats bats-assert bats-support python3 openssl mandoc tmux
 
-.PHONY: all check unit bats demo asan valgrind fuzz bench lint install uninstall clean deps deb
+.PHONY: all check unit bats demo asan valgrind fuzz bench bench-fanout lint install uninstall clean deps deb
 
 all: ami
 
@@ -60,6 +60,10 @@ bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench bench/out/state_
 	bench/out/state_bench
 	python3 bench/bench.py
 	python3 bench/serve_bench.py
+
+# ping and tail-events over many profiles at once (issue 14's figures).
+bench-fanout: ami bench/out/evsrc
+	python3 bench/fanout_bench.py
 
 # The parser alone, on bench/corpus.txt; the state model on a busy PBX.
 bench/out/msg_bench bench/out/state_bench: bench/out/%: bench/%.c $(COMMON_OBJ)

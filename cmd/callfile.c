@@ -1010,7 +1010,10 @@ int cmd_callfile(int argc, char **argv, struct ctx *ctx)
 
 	memset(&o, 0, sizeof o);
 	callfile_init(&o.cf);
-	if ((rc = parse_options(argc, argv, ctx, &o)) == RC_CONTINUE) {
+	rc = parse_options(argc, argv, ctx, &o);
+	if (rc == RC_CONTINUE && ctx_profile_is_list(ctx))
+		rc = RC_FANOUT;         /* a call file is for one PBX */
+	if (rc == RC_CONTINUE) {
 		n = argc - optind;
 		ops = argv + optind;
 		if (n > 0 && !strcmp(ops[0], "check"))

@@ -20,6 +20,10 @@ struct ctx {
 	struct ami *ami;            /* non-NULL inside `shell`: reuse this session */
 	struct profile *shell_profile; /* the shell's resolved profile, if any */
 	int in_shell;
+	char **argv;                /* ami's own arguments, as given: a child of a
+				     * fan-out runs them again (NULL inside shell) */
+	unsigned long parallel;     /* --parallel: children at once (0: 32) */
+	int unordered;              /* --unordered: each profile's answer as it comes */
 };
 
 struct cmd {
@@ -27,13 +31,17 @@ struct cmd {
 	int (*run)(int argc, char **argv, struct ctx *ctx);
 	const char *help;           /* "usage: ...\n\n" description and options */
 	const char *summary;        /* one line for `ami --help` */
+	unsigned flags;             /* CMD_* */
 };
+/* It takes several profiles (-p a,b, -p @group): it returns RC_FANOUT from
+ * the profile's resolution, and one child per profile runs it (fanout.h). */
+#define CMD_FANOUT 1u
 
 /* Long-only option values shared by every command. */
 enum {
 	OPT_PORT = 1000, OPT_SECRET_FILE, OPT_SECRET_STDIN, OPT_AUTH, OPT_CONFIG,
 	OPT_FORMAT, OPT_URL, OPT_TLS, OPT_CACERT, OPT_INSECURE, OPT_HTTP_AUTH,
-	OPT_HTTP_ENCODING,
+	OPT_HTTP_ENCODING, OPT_PARALLEL, OPT_UNORDERED,
 	OPT_CMD_BASE = 2000         /* commands number their own long options from here */
 };
 
@@ -72,6 +80,8 @@ enum {
 	{ "http-encoding", required_argument, NULL, OPT_HTTP_ENCODING }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "parallel", required_argument, NULL, OPT_PARALLEL }, \
+	{ "unordered", no_argument, NULL, OPT_UNORDERED }, \
 	{ "help", no_argument, NULL, 'h' }
 
 /* Help text for the shared options, appended to every command's --help. */
@@ -87,6 +97,11 @@ void opt_reset(void);
  * events: see ami_open. Pair with ctx_session_done. */
 int ctx_session(struct ctx *ctx, struct ami **out, const char *events);
 void ctx_session_done(struct ctx *ctx, struct ami *a);
+
+/* Whether the profile names several PBXes (-p a,b, -p @group): a command
+ * that acts on one PBX without resolving the profile checks this and
+ * returns RC_FANOUT, which main refuses for it (see fanout.h). */
+int ctx_profile_is_list(const struct ctx *ctx);
 
 /* Refuses CR, LF or NUL in a user-given value; names the option. */
 int check_user_value(const char *what, const char *value);

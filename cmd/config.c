@@ -6,6 +6,7 @@
 
 #include "cmds.h"
 #include "json.h"
+#include "fleet.h"
 
 const char cmd_config_help[] =
 	"usage: ami config [--list] [options]\n"
@@ -14,7 +15,8 @@ const char cmd_config_help[] =
 	"environment and flags resolved) and where each came from; the secret is\n"
 	"masked. Connects to nothing.\n"
 	"\n"
-	"  -l, --list              print the profile names in the config file\n";
+	"  -l, --list              print the profile names in the config file, then its\n"
+	"                          groups as \"@GROUP = PROFILE, ...\" (@all: every profile)\n";
 
 static const struct option longopts[] = {
 	COMMON_LONGOPTS,
@@ -64,7 +66,15 @@ static int print_profile(const struct profile *p)
 static void print_name(const char *name, void *arg)
 {
 	(void)arg;
-	out_printf("%s\n", name);
+	if (name[0] != '@')
+		out_printf("%s\n", name);
+}
+
+/* "@office = pbx1, pbx2": the first word is what -p takes. */
+static void print_group(const char *group, const char *expansion, void *arg)
+{
+	(void)arg;
+	out_printf("%s = %s\n", group, expansion);
 }
 
 int cmd_config(int argc, char **argv, struct ctx *ctx)
@@ -86,6 +96,8 @@ int cmd_config(int argc, char **argv, struct ctx *ctx)
 		char *path = config_path(ctx->ov.config_file);
 		rc = config_list_profiles(path, print_name, NULL);
 		free(path);
+		if (rc == RC_OK)
+			rc = fleet_list_groups(ctx->ov.config_file, print_group, NULL);
 		return rc;
 	}
 	struct profile p;

@@ -6,10 +6,15 @@
 #include <string.h>
 
 #include "cmds.h"
+#include "fleet.h"
 
 const char common_options_help[] =
 	"Connection and output options (any command, before or after its name):\n"
-	"  -p, --profile NAME      use profile NAME from the config file\n"
+	"  -p, --profile NAME      use profile NAME from the config file; NAME,NAME,...,\n"
+	"                          @GROUP or @all: ping, action, command, tail-events and\n"
+	"                          doctor run on each at once, records tagged AmiProfile\n"
+	"      --parallel N        with several profiles, at most N at once (default 32)\n"
+	"      --unordered         with several profiles, each answer as it completes\n"
 	"  -H, --host HOST         AMI host (default 127.0.0.1)\n"
 	"      --port PORT         AMI port (default 5038; 5039 with --tls)\n"
 	"  -u, --user NAME         AMI username\n"
@@ -70,6 +75,11 @@ int ctx_option(struct ctx *ctx, int ch, const char *arg)
 	case OPT_INSECURE: o->key[K_INSECURE] = "yes"; break;
 	case OPT_HTTP_AUTH: o->key[K_HTTP_AUTH] = arg; break;
 	case OPT_HTTP_ENCODING: o->key[K_HTTP_ENCODING] = arg; break;
+	case OPT_PARALLEL:
+		if (parse_uint(arg, 1024, &ctx->parallel) != 0 || ctx->parallel == 0)
+			return usage_error("--parallel: not a number from 1 to 1024: %s", arg);
+		break;
+	case OPT_UNORDERED: ctx->unordered = 1; break;
 	case 'v': verbosity = verbosity < 0 ? 1 : verbosity + 1; break;
 	case 'q': verbosity = -1; break;
 	case 'j': ctx->fmt = OUT_JSON; break;
@@ -91,6 +101,11 @@ int ctx_option(struct ctx *ctx, int ch, const char *arg)
 	}
 	out_set_format(ctx->fmt);
 	return RC_CONTINUE;
+}
+
+int ctx_profile_is_list(const struct ctx *ctx)
+{
+	return fleet_is_list(ctx->ov.profile ? ctx->ov.profile : getenv("AMI_PROFILE"));
 }
 
 int check_user_value(const char *what, const char *value)

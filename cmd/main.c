@@ -14,19 +14,20 @@
 #include <readline/readline.h>
 
 #include "cmds.h"
+#include "fanout.h"
 
 /* Sorted by name; `ami --list` prints them in this order. */
 const struct cmd cmd_table[] = {
-	{ "action", cmd_action, cmd_action_help, "send any AMI action, lists aggregated" },
-	{ "callfile", cmd_callfile, cmd_callfile_help, "build, check, schedule and spool call files" },
-	{ "command", cmd_command, cmd_command_help, "run an Asterisk CLI command" },
-	{ "config", cmd_config, cmd_config_help, "show the resolved settings of a profile" },
-	{ "originate", cmd_originate, cmd_originate_help, "place a call; --wait follows it to its answer or hangup" },
-	{ "ping", cmd_ping, cmd_ping_help, "check that the AMI answers, with round-trip times" },
-	{ "redirect", cmd_redirect, cmd_redirect_help, "move a channel, or both legs of a call, in the dialplan" },
-	{ "serve", cmd_serve, cmd_serve_help, "serve a recording as an AMI server, to test scripts without a PBX" },
-	{ "shell", cmd_shell, cmd_shell_help, "interactive AMI shell with completion; batch runner for files" },
-	{ "tail-events", cmd_tail_events, cmd_tail_events_help, "stream events as they arrive, filtered" },
+	{ "action", cmd_action, cmd_action_help, "send any AMI action, lists aggregated", CMD_FANOUT },
+	{ "callfile", cmd_callfile, cmd_callfile_help, "build, check, schedule and spool call files", 0 },
+	{ "command", cmd_command, cmd_command_help, "run an Asterisk CLI command", CMD_FANOUT },
+	{ "config", cmd_config, cmd_config_help, "show the resolved settings of a profile", 0 },
+	{ "originate", cmd_originate, cmd_originate_help, "place a call; --wait follows it to its answer or hangup", 0 },
+	{ "ping", cmd_ping, cmd_ping_help, "check that the AMI answers, with round-trip times", CMD_FANOUT },
+	{ "redirect", cmd_redirect, cmd_redirect_help, "move a channel, or both legs of a call, in the dialplan", 0 },
+	{ "serve", cmd_serve, cmd_serve_help, "serve a recording as an AMI server, to test scripts without a PBX", 0 },
+	{ "shell", cmd_shell, cmd_shell_help, "interactive AMI shell with completion; batch runner for files", 0 },
+	{ "tail-events", cmd_tail_events, cmd_tail_events_help, "stream events as they arrive, filtered", 0 },
 };
 const size_t cmd_count = ARRAY_LEN(cmd_table);
 
@@ -142,6 +143,10 @@ int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx)
 	ctx->cmd = c;
 	opt_reset();
 	rc = c->run(argc, argv, ctx);
+	if (rc == RC_FANOUT)        /* the profile named several: see fanout.h */
+		rc = c->flags & CMD_FANOUT ? fanout_units(ctx)
+			: usage_error("%s acts on one PBX: the profile must name one, not \"%s\"",
+				      c->name, ctx->ov.profile ? ctx->ov.profile : getenv("AMI_PROFILE"));
 	log_prog("ami");
 	free(prog);
 	return rc;
@@ -213,11 +218,14 @@ int main(int argc, char **argv)
 	int rc;
 
 	setup_signals();
+	ctx_init(&ctx);
+	ctx.argv = xcalloc((size_t)argc + 1, sizeof *ctx.argv);     /* before getopt reorders it */
+	memcpy(ctx.argv, argv, (size_t)argc * sizeof *argv);
 	/* libcurl (and with it OpenSSL) is initialised only when a TLS or HTTP
 	 * transport opens (curl_global_once): that initialisation costs
 	 * milliseconds and megabytes a TCP event stream does not need. */
-	ctx_init(&ctx);
 	rc = dispatch(argc, argv, &ctx);
+	free(ctx.argv);
 	rc = out_finish(rc);
 	ami_library_cleanup();
 	if (out_broken_pipe()) {    /* the reader went away: die like any filter */

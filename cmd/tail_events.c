@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "cmds.h"
+#include "fanout.h"
 #include "glob.h"
 #include "term_safe.h"
 
@@ -1045,10 +1046,19 @@ static int run(struct tail *t)
 
 	if (!t->ctx->ami) {
 		rc = config_resolve(&t->prof, &t->ctx->ov, CONFIG_SECRET_REQUIRED);
+		if (rc == RC_FANOUT) {      /* several profiles: one child each */
+			struct fanout_stream fs = {
+				.count = t->count == (unsigned long)-1 ? 0 : t->count,
+				.idle_ms = t->idle_ms, .reconnect = t->reconnect,
+			};
+			return fanout_tail(t->ctx, &fs);
+		}
 		if (rc != RC_OK)
 			return rc;
 		t->have_prof = 1;
 	}
+	if (fanout_child_profile())
+		t->idle_ms = 0;     /* --idle is the merged stream's, kept by the parent */
 	if ((rc = open_session(t)) != RC_OK) {
 		close_session(t);
 		return rc;

@@ -10,6 +10,7 @@
  * a typo fails loudly the first time the file is used, not when someone
  * finally picks that profile. */
 #include "config.h"
+#include "fleet.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -331,6 +332,8 @@ static int file_kv(void *arg, const char *section, const char *key, const char *
 	char errbuf[128];
 	int k;
 
+	if (section && section[0] == '@')
+		return 0;       /* a group: fleet.c reads it when it is named */
 	if (!key) {
 		names_add(&r->sections, section);
 		return 0;
@@ -695,14 +698,19 @@ static void resolver_free(struct resolver *r)
 	free(r->path);
 }
 
+/* The profile wanted. A list or a group is for cmd/fanout.c, which runs
+ * one ami per profile and tells each which one through AMI_FANOUT_PROFILE
+ * (it wins over -p and AMI_PROFILE, which still name the list there). */
 static int choose_profile(struct resolver *r)
 {
-	const char *e = env("AMI_PROFILE");
+	const char *e = env("AMI_PROFILE"), *one = env("AMI_FANOUT_PROFILE");
 
 	if (r->o->profile && !*r->o->profile)
 		return usage_error("--profile: empty profile name");
-	r->pname = r->o->profile ? r->o->profile : e ? e : "default";
-	r->pname_given = r->o->profile || e;
+	r->pname = one ? one : r->o->profile ? r->o->profile : e ? e : "default";
+	r->pname_given = one || r->o->profile || e;
+	if (fleet_is_list(r->pname))
+		return RC_FANOUT;
 	r->p->name = xstrdup(r->pname);
 	return RC_OK;
 }

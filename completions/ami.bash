@@ -14,9 +14,9 @@ _ami_all_commands='action callfile command config originate ping redirect serve 
 # an argument (getopt would eat the next word).
 _ami_common_opts='-p --profile -H --host --port -u --user --secret-file --secret-stdin
 	--auth -t --timeout --config --tls --url --http-auth --http-encoding --cacert
-	--insecure --format -j --json -v --verbose -q --quiet -h --help'
+	--insecure --format -j --json -v --verbose -q --quiet --parallel --unordered -h --help'
 _ami_common_args='-p --profile -H --host --port -u --user --secret-file --auth -t
-	--timeout --config --url --http-auth --http-encoding --cacert --format'
+	--timeout --config --url --http-auth --http-encoding --cacert --format --parallel'
 
 # Global options, valid only before the command name (cmd/main.c).
 _ami_global_opts='--list --install --version'
@@ -64,8 +64,9 @@ _ami_option_value()
 	-p | --profile)
 		local cfg=()
 		[[ -n $_ami_config ]] && cfg=(--config "$_ami_config")
-		COMPREPLY=($(compgen -W "$("$_ami_prog" config --list "${cfg[@]}" 2>/dev/null)" \
-			-- "$cur"))
+		# the first word of each line: profiles, then @groups
+		COMPREPLY=($(compgen -W "$("$_ami_prog" config --list "${cfg[@]}" 2>/dev/null |
+			cut -d ' ' -f 1)" -- "$cur"))
 		;;
 	--format) COMPREPLY=($(compgen -W 'text raw json' -- "$cur")) ;;
 	--auth) COMPREPLY=($(compgen -W 'plain md5' -- "$cur")) ;;

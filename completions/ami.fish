@@ -68,7 +68,8 @@ function __ami_profiles
         set cfg --config $tokens[(math $i + 1)]
     end
     set -l prog (__ami_prog)
-    command -q $prog; and $prog config --list $cfg 2>/dev/null
+    # the first word of each line: profiles, then @groups
+    command -q $prog; and $prog config --list $cfg 2>/dev/null | string split -f1 ' ' 
 end
 
 complete -c ami -f
@@ -103,6 +104,8 @@ complete -c ami -l format -x -a 'text raw json' -d 'output format'
 complete -c ami -s j -l json -d 'same as --format json'
 complete -c ami -s v -l verbose -d 'show target and timings; twice: a wire trace'
 complete -c ami -s q -l quiet -d 'print only data and errors'
+complete -c ami -l parallel -x -d 'with several profiles, at most N at once'
+complete -c ami -l unordered -d 'with several profiles, each answer as it completes'
 complete -c ami -s h -l help -d 'show the help'
 
 # Per-command options: one block per command.

@@ -63,7 +63,7 @@ setup() { setup_common; unset AMI_SECRET AMI_USER AMI_HOST; }
 	assert_line --regexp '^secret +\*+ +\(env AMI_SECRET\)$'
 }
 
-@test "config --list prints the profile names" {
+@test "config --list prints the profile names, then the groups with what they expand to" {
 	write_profile <<-'EOF2'
 	[default]
 	[pbx1]
@@ -71,7 +71,7 @@ setup() { setup_common; unset AMI_SECRET AMI_USER AMI_HOST; }
 	EOF2
 	run ami config --list
 	assert_success
-	assert_equal "$output" $'default\npbx1\nlab'
+	assert_equal "$output" $'default\npbx1\nlab\n@all = default, pbx1, lab'
 }
 
 @test "unknown profile: exit 3" {

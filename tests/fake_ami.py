@@ -119,6 +119,9 @@ events-confbridge, events-devicestate; tests/capture_check.py compares):
                    before 20.11/21.6/22.1 Filter knows no MatchCriteria (it is
                    ignored: Filter is a regex, an empty one matches everything)
 --clock-offset S   Ping's Timestamp (and --timestampevents) S seconds off
+--response-delay S every request is answered S seconds late (a far or busy PBX)
+--delay-only A,B   only these actions are late (e.g. Ping: a slow answer after a
+                   quick login)
 --webenabled no    manager.conf webenabled: CoreSettings CoreHTTPenabled No,
                    fake_ami_http.py answers 404 for the AMI URIs
 --allowmultiplelogin no, --timestampevents, --channelvars A,B,
@@ -3105,6 +3108,10 @@ class Session(PbxActions):
 
     # --- requests -----------------------------------------------------------
 
+    def delayed(self, req):
+        only = self.world.opts.delay_only
+        return not only or (req.get("Action") or "").lower() in only.lower().split(",")
+
     def handle(self, req):
         """Processes one request; returns CLOSE, NOREAD or None."""
         self.world.rec.recv(req)
@@ -3115,6 +3122,8 @@ class Session(PbxActions):
             self.error(req, "Failed to parse message: line too long")
             return None
         self.check_ids(req)
+        if self.world.opts.response_delay and self.delayed(req):
+            time.sleep(self.world.opts.response_delay)     # a far or busy PBX
         if self.hostile == "event-flood" and self.authenticated:
             return None         # busy flooding: no action gets an answer
         self.set_busy(True)
@@ -3944,6 +3953,8 @@ def parse_args(argv):
     p.add_argument("--flood-mix", metavar="NAME=WEIGHT,...")
     p.add_argument("--asterisk-version", default="22.10.1")
     p.add_argument("--clock-offset", type=float, default=0.0)
+    p.add_argument("--response-delay", type=float, default=0.0)
+    p.add_argument("--delay-only", default="")
     p.add_argument("--webenabled", choices=["yes", "no"], default="yes")
     p.add_argument("--allowmultiplelogin", choices=["yes", "no"], default="yes")
     p.add_argument("--timestampevents", action="store_true")
