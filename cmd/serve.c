@@ -74,6 +74,9 @@ static int refuse_client_options(const struct ctx *ctx)
 		if (o->key[k] && k != K_USERNAME && k != K_SECRET_FILE)
 			return usage_error("%s is for connecting; serve listens (--listen ADDR:PORT)",
 					   config_keys[k].flag ? config_keys[k].flag : config_keys[k].name);
+	if (ctx->parallel || ctx->unordered)
+		return usage_error("%s is for running against several profiles; serve is one server",
+				   ctx->parallel ? "--parallel" : "--unordered");
 	return RC_OK;
 }
 
