@@ -432,7 +432,7 @@ filter_events() {
 		'name(UserEvent),header(Foo),method(exact)|bar' -- \
 		'header(Foo),method(starts_with)|ba' 'action(exclude),name(UserEvent),header(UserEvent),method(exact)|B' -- \
 		'header(Foo),method(ends_with)|!rn' 'header(Other),method(contains)|!1' -- \
-		'-|Foo: bar\r' -- \
+		'-|Foo: bar[[:cntrl:]]' -- \
 		'name(UserEvent),header(Foo),method(none)|-' '-|!UserEvent: B' -- \
 		'name(UserEvent)|x' 'name(UserEvent),method(exact)|-' 'nme(UserEvent)|x' 'method(none)|-' \
 		'-|a(' '-|-' 'action(include),name(UserEvent)|-'
@@ -443,7 +443,8 @@ filter_events() {
 	assert_line "2 got: A(Foo: bar) A(Foo: barn)"
 	# '!' makes the advanced filter an exclude one too; ends_with, contains
 	assert_line "3 got: A(Foo: bar) B(Foo: bar) A(Foo: ) A(foo: bar)"
-	# a legacy regex on the whole event text (case matters)
+	# a legacy regex on the whole event text (case matters; a POSIX ERE: "\\r"
+	# would be a plain "r", a CR is [[:cntrl:]])
 	assert_line "4 got: A(Foo: bar) B(Foo: bar)"
 	# method(none) needs no pattern: a non-empty Foo; a legacy '!' excludes
 	assert_line "5 filter 2: Message: Success"
@@ -459,6 +460,19 @@ filter_events() {
 	assert_line "6 filter 6: $bad"
 	assert_line "6 filter 7: Message: Success"
 	assert_line "6 got: A(Foo: bar) A(Foo: barn) B(Foo: bar) A(Foo: ) A(foo: bar) C(Foo: Xbar)"
+}
+
+@test "Filter regexes are POSIX EREs: bracket classes such as [[:cntrl:]] (a line end), backslashes" {
+	start_fake_ami
+	run filter_events 'action(include),method(regex)|UserEvent: A[[:cntrl:]]' -- \
+		'header(Foo),method(regex)|^ba[[:alpha:]]$' -- \
+		'header(Foo),method(regex)|[[:bogus:]]' '-|UserEvent: [\]*C'
+	assert_line "1 got: A(Foo: bar) A(Foo: barn) A(Foo: ) A(foo: bar)"
+	assert_line "2 got: A(Foo: bar) B(Foo: bar)"
+	assert_line "3 filter 1: Message: Filter did not compile.  Check the syntax of the filter given."
+	assert_line "3 filter 2: Message: Success"
+	# in brackets a backslash is a plain byte: [\]* is any number of them
+	assert_line "3 got: C(Foo: Xbar)"
 }
 
 @test "--asterisk-version 18.20.0: banner 7.0.3, CoreSettings, and no MatchCriteria (legacy regex)" {

@@ -890,6 +890,60 @@ def parse_filter_options(entry, text):
     return None
 
 
+# POSIX bracket classes in the C locale (Asterisk's regcomp), for Python's re.
+POSIX_CLASSES = {
+    "alpha": "A-Za-z", "digit": "0-9", "alnum": "0-9A-Za-z", "upper": "A-Z", "lower": "a-z",
+    "space": " \\t\\n\\r\\f\\v", "blank": " \\t", "punct": "!-/:-@\\[-`{-~",
+    "print": " -~", "graph": "!-~", "cntrl": "\\x00-\\x1f\\x7f", "xdigit": "0-9A-Fa-f",
+}
+
+
+# glibc's GNU operators (RE_SYNTAX_POSIX_EXTENDED keeps them); any other
+# byte after a backslash is itself ("\\r" is "r").
+GNU_OPS = {"w": "[0-9A-Za-z_]", "W": "[^0-9A-Za-z_]", "s": "[ \\t\\n\\r\\f\\v]",
+           "S": "[^ \\t\\n\\r\\f\\v]", "b": "\\b", "B": "\\B", "<": "\\b(?=[0-9A-Za-z_])",
+           ">": "\\b(?<=[0-9A-Za-z_])", "`": "\\A", "'": "\\Z"}
+
+
+def posix_ere(pattern):
+    """A POSIX extended regex (regcomp(REG_EXTENDED), as Asterisk compiles
+    Filter) as a Python one: bracket expressions with [:class:], where a
+    backslash is a plain byte and a ']' first is one too; outside them a
+    backslash makes the next byte plain, but for glibc's \\w \\s \\b \\< and
+    the like. Raises re.error like regcomp fails."""
+    out, i, n = [], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\" and i + 1 < n:
+            out.append(GNU_OPS.get(pattern[i + 1], re.escape(pattern[i + 1])))
+            i += 2
+        elif c == "[":
+            j, items = i + 1, []
+            neg = j < n and pattern[j] == "^"
+            j += neg
+            while j < n and (pattern[j] != "]" or j == i + 1 + neg):
+                m = re.match(r"\[:([a-z]+):\]", pattern[j:])
+                if m:
+                    if m.group(1) not in POSIX_CLASSES:
+                        raise re.error("unknown class " + m.group(1))
+                    items.append(POSIX_CLASSES[m.group(1)])
+                    j += m.end()
+                elif pattern[j] == "-" and items and j + 1 < n and pattern[j + 1] != "]":
+                    items.append("-")
+                    j += 1
+                else:
+                    items.append(re.escape(pattern[j]))
+                    j += 1
+            if j >= n:
+                raise re.error("unclosed bracket")
+            out.append("[" + ("^" if neg else "") + "".join(items) + "]")
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    return re.compile("".join(out))
+
+
 def make_filter(criteria, pattern, advanced):
     """manager_add_filter(): (EventFilter, None) or (None, error text).
     A leading '!' makes an exclude filter in both forms (action() wins);
@@ -912,8 +966,7 @@ def make_filter(criteria, pattern, advanced):
         return None, FILTER_FORMAT
     if entry.method == "regex":
         try:
-            # regcomp(REG_EXTENDED): Python's re is close enough for tests.
-            pattern = re.compile(pattern)
+            pattern = posix_ere(pattern)
         except re.error:
             return None, FILTER_COMPILE
     entry.pattern = pattern
@@ -928,7 +981,7 @@ def make_legacy_filter(pattern):
     if pattern.startswith("!"):
         entry.exclude, pattern = True, pattern[1:]
     try:
-        entry.pattern = re.compile(pattern)
+        entry.pattern = posix_ere(pattern)
     except re.error:
         return None, FILTER_COMPILE
     return entry, None
