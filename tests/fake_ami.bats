@@ -475,6 +475,19 @@ filter_events() {
 	assert_line "3 got: C(Foo: Xbar)"
 }
 
+@test "--hostile refuse-every-second-filter: of the Filters with MatchCriteria the 2nd and 4th are refused" {
+	start_fake_ami --hostile refuse-every-second-filter
+	run filter_events 'name(UserEvent),header(UserEvent),method(exact)|A' \
+		'name(UserEvent),header(UserEvent),method(exact)|B' '-|UserEvent: C' \
+		'name(UserEvent),header(Foo),method(exact)|barn' 'action(include),name(UserEvent),header(Other),method(exact)|1'
+	assert_line "1 filter 1: Message: Success"
+	assert_line "1 filter 2: Message: Filter was formatted incorrectly.  Check the syntax of the filter given."
+	assert_line "1 filter 3: Message: Success"
+	assert_line "1 filter 4: Message: Success"
+	assert_line "1 filter 5: Message: Filter was formatted incorrectly.  Check the syntax of the filter given."
+	assert_line "1 got: A(Foo: bar) A(Foo: barn) A(Foo: ) A(foo: bar) C(Foo: Xbar)"
+}
+
 @test "--asterisk-version 18.20.0: banner 7.0.3, CoreSettings, and no MatchCriteria (legacy regex)" {
 	start_fake_ami --asterisk-version 18.20.0
 	run ami_raw "$LOGIN" 'Action: CoreSettings\r\nActionID: 2\r\n\r\n' \

@@ -53,6 +53,10 @@ write=call,reporting: no Filter).
                                        Message of ack and error, as the
                                        Message of a Ping error and as one more
                                        line of Command output
+                   refuse-every-second-filter  every second Filter that has
+                                       MatchCriteria is answered like a bad
+                                       one (the capture's "Filter was
+                                       formatted incorrectly"), not added
                    no-read also gives the listening socket a tiny receive
                    buffer: with small send buffers too (hostile.bats sets
                    them in a network namespace) a big action then blocks
@@ -214,6 +218,8 @@ HOSTILE_MODES = [
     "events-before-login",
     # terminal escape sequences in what the server says (issue 11):
     "escape-seq",
+    # a server that takes some MatchCriteria filters and not others (issue 17):
+    "refuse-every-second-filter",
 ]
 
 # escape-seq: set the terminal's title, clear the screen, then CSI as a C1
@@ -3028,6 +3034,7 @@ class Session(PbxActions):
         self.mask = INT_MAX             # send_events starts as "everything"
         self.challenge = ""
         self.seen_ids = set()
+        self.criteria_filters = 0       # refuse-every-second-filter
         self.filters = EventFilters()
         self.busy = False
         self.pending, self.prelogin = [], []
@@ -3366,6 +3373,11 @@ class Session(PbxActions):
         if req.get("Operation").lower() != "add":
             self.error(req, "Unknown operation")
             return None
+        if self.hostile == "refuse-every-second-filter" and req.get("MatchCriteria"):
+            self.criteria_filters += 1
+            if self.criteria_filters % 2 == 0:
+                self.error(req, FILTER_FORMAT)
+                return None
         err = self.filters.add(req.get("MatchCriteria"), req.get("Filter"),
                                MANAGER.match_criteria())
         if err:
