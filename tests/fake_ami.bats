@@ -488,6 +488,20 @@ filter_events() {
 	assert_line "1 got: A(Foo: bar) A(Foo: barn) A(Foo: ) A(foo: bar) C(Foo: Xbar)"
 }
 
+@test "--events-from-start: each session streams the corpus from its first event" {
+	local a="$BATS_TEST_TMPDIR/a" b="$BATS_TEST_TMPDIR/b"
+	start_fake_ami --events 20 --flood-mix VarSet=3,Hangup=1 --events-from-start
+	ami tail-events -j --until StreamDone >"$a"
+	ami tail-events -j --until StreamDone >"$b"
+	assert_equal "$(wc -l <"$a")" 21
+	cmp "$a" "$b"
+	stop_fake_ami
+	start_fake_ami --events 20 --flood-mix VarSet=3,Hangup=1
+	ami tail-events -j --until StreamDone >"$a"
+	ami tail-events -j --until StreamDone >"$b"
+	if cmp -s "$a" "$b"; then fail "without it the second session should go on in the corpus"; fi
+}
+
 @test "--asterisk-version 18.20.0: banner 7.0.3, CoreSettings, and no MatchCriteria (legacy regex)" {
 	start_fake_ami --asterisk-version 18.20.0
 	run ami_raw "$LOGIN" 'Action: CoreSettings\r\nActionID: 2\r\n\r\n' \

@@ -29,7 +29,10 @@ write=call,reporting: no Filter).
 --events N         after a login with events on, stream N events from the
                    corpus (--corpus FILE, default: the events-stream capture),
                    then "Event: StreamDone"; --event-rate R events/s;
-                   --drop-after N closes the connection after N stream events
+                   --drop-after N closes the connection after N stream events;
+                   each session goes on in the corpus where the last one
+                   stopped, or starts at its first event with --events-from-start
+                   (so that two clients can be compared)
 --write-timeout MS like Asterisk's writetimeout: a client that takes nothing of a
                    write for MS ms is disconnected (logged as "WRITE TIMEOUT <peer>")
 --hostile MODE     misbehave in one way (see HOSTILE_MODES and tests/hostile.bats):
@@ -3738,10 +3741,11 @@ def stream_events(session):
     interval = 1.0 / opts.event_rate if opts.event_rate else 0.0
     next_at = time.monotonic()
     sent = 0
-    for _ in range(opts.events):
+    for i in range(opts.events):
         if session.closing:
             return
-        if session.post_event(world.corpus_next()):
+        ev = world.corpus[i % len(world.corpus)] if opts.events_from_start else world.corpus_next()
+        if session.post_event(ev):
             sent += 1
         if opts.drop_after and sent >= opts.drop_after:
             session.sink.abort()
@@ -4006,6 +4010,7 @@ def parse_args(argv):
                    help="seconds between Login and the first stream event, so that "
                         "a client's Filter actions are in place")
     p.add_argument("--drop-after", type=int, default=0)
+    p.add_argument("--events-from-start", action="store_true")
     p.add_argument("--write-timeout", type=float, default=0.0,
                    help="ms; disconnect a client that takes nothing for that long")
     p.add_argument("--corpus")
