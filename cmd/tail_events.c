@@ -31,6 +31,7 @@
 
 #include "cmds.h"
 #include "fanout.h"
+#include "filter.h"
 #include "glob.h"
 #include "term_safe.h"
 
@@ -51,7 +52,7 @@ const char cmd_tail_events_help[] =
 	"      --exclude-event NAME  not events named NAME (glob, any case; repeatable)\n"
 	"      --match KEY=GLOB    only events whose header KEY matches GLOB, or\n"
 	"                          KEY~REGEX (POSIX ERE); repeatable, all must match\n"
-	"      --no-server-filter  do not ask Asterisk to filter by event name\n"
+	"      --no-server-filter  do not ask Asterisk to filter events\n"
 	"  -c, --count N           stop after N printed events\n"
 	"      --until EVENT[:KEY=GLOB]  stop after the first such event (printed)\n"
 	"      --idle SECONDS      exit 6 when no event was printed for SECONDS\n"
@@ -99,6 +100,7 @@ struct match {                      /* --match KEY=GLOB or KEY~REGEX */
 	char *key;                      /* NULL: matches every event */
 	size_t klen;                    /* strlen(key), not redone per event */
 	const char *glob;               /* NULL for a regex */
+	const char *arg;                /* as given, for messages */
 	regex_t re;
 };
 
@@ -159,6 +161,7 @@ static int parse_match(struct match *m, const char *arg, const char *opt)
 		return usage_error("%s: expected KEY=GLOB or KEY~REGEX, not \"%s\"", opt, arg);
 	m->key = xstrndup(arg, k);
 	m->klen = k;
+	m->arg = arg;
 	if (arg[k] == '=') {
 		m->glob = arg + k + 1;
 		return RC_OK;
@@ -492,42 +495,18 @@ static void on_drop(void *arg, unsigned long n, unsigned long total)
 
 /* ---------- session ---------- */
 
-/* An ERE that matches the start of an event payload ("Event: Name\r\n...",
- * which is what legacy Filter regexes are matched against) when Name
- * matches glob g. Letters become [xX]; for an include '*' is ".*" (it may
- * match more, the client filter decides), for an exclude it stays within
- * the name so it never hides an event we want. NULL for a [...] class. */
-static char *glob_to_filter(const char *g, int exclude)
+/* Says (at -v) that Asterisk refused the Filter action: what it answered. */
+static void refused_note(const char *why)
 {
-	static const char namech[] = "[A-Za-z0-9_.-]";
-	char *r = xmalloc(strlen(g) * 16 + 64), *o = r;
-
-	o += sprintf(o, "%s^Event: ", exclude ? "!" : "");
-	for (; *g; g++) {
-		int c = (unsigned char)*g;
-		if (c == '*' || c == '?') {
-			o += sprintf(o, "%s%s", exclude ? namech : ".", c == '*' ? "*" : "");
-			continue;
-		}
-		if (c == '[') {
-			free(r);
-			return NULL;
-		}
-		if (c == '\\' && g[1])
-			c = (unsigned char)*++g;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))
-			o += sprintf(o, "[%c%c]", c & ~0x20, c | 0x20);
-		else if (strchr(".^$|()+{}\\*?[]", c))
-			o += sprintf(o, "\\%c", c);
-		else
-			*o++ = (char)c;
-	}
-	sprintf(o, "[^A-Za-z0-9_.-]");
-	return r;
+	log_info("events filtered here only: the server refused the Filter action (%s)%s", why,
+		 contains_nocase(why, "permission") ? "; it needs write=system" : "");
 }
 
-/* Sends one Filter; RC_OK, RC_ACTION (refused), or a connection error. */
-static int send_filter(struct tail *t, const char *regex)
+/* Sends one Filter (criteria NULL: the legacy form, filter NULL: none).
+ * RC_OK, RC_ACTION (refused: Asterisk's message in why), or a connection
+ * error. */
+static int send_filter(struct tail *t, const char *criteria, const char *filter, char *why,
+		       size_t cap)
 {
 	struct ami_msg act, reply;
 	int rc;
@@ -536,62 +515,176 @@ static int send_filter(struct tail *t, const char *regex)
 	ami_msg_init(&reply);
 	ami_msg_add(&act, "Action", "Filter");
 	ami_msg_add(&act, "Operation", "Add");
-	/* Cannot fail: the names were checked (check_user_value), and argv
-	 * bounds the length far below the arena's limit. */
-	ami_msg_add(&act, "Filter", regex);
+	/* Cannot fail: filter.c sends no CR, LF or NUL, and keeps each value
+	 * within Asterisk's line. */
+	if (criteria)
+		ami_msg_add(&act, "MatchCriteria", criteria);
+	if (filter)
+		ami_msg_add(&act, "Filter", filter);
 	rc = ami_action(t->a, &act, &reply);
 	if (rc == RC_USAGE)     /* too long a line: never sent */
 		rc = RC_ACTION;
-	if (rc == RC_OK)
-		log_debug("server filter added: %s", regex);
+	snprintf(why, cap, "%s", rc == RC_ACTION ? ami_error(t->a) : "");
 	ami_msg_free(&act);
 	ami_msg_free(&reply);
 	return rc;
 }
 
-/* Asks Asterisk to send only the events we may print (Filter action,
- * session-scoped, so again after each reconnect). The client filter stays
- * authoritative; the server's only saves bandwidth. Legacy regex filters
- * are used because every version with Filter takes them, and the banner's
- * AMI version (11.0.0 on Asterisk 22.x) does not tell whether the newer
- * MatchCriteria syntax exists. --until events are included too, and
- * excludes are left out then, so the server never hides a stop event. */
-static int push_filters(struct tail *t)
+/* Whether this Asterisk takes MatchCriteria (MC_YES, MC_NO; MC_UNKNOWN:
+ * it refuses Filter): its version from CoreSettings, else the answer to a
+ * Filter that only such a version accepts and that changes nothing. RC_OK
+ * or a connection error. */
+static int server_match_criteria(struct tail *t, enum match_criteria *mc)
 {
-	size_t n = 0, nin = 0, i;
-	char **f;
-	int rc = RC_OK;
+	struct ami_msg act, reply;
+	char why[300];
+	int v[3] = { 0, 0, 0 }, rc;
+	const char *version = NULL;
 
-	if (!t->server_filter || !t->own || (!t->nevents && !t->nexcludes))
+	ami_msg_init(&act);
+	ami_msg_init(&reply);
+	ami_msg_add(&act, "Action", "CoreSettings");
+	rc = ami_action(t->a, &act, &reply);
+	if (rc == RC_OK)
+		version = ami_msg_get(&reply, "AsteriskVersion");
+	asterisk_version_parse(version, v);
+	*mc = asterisk_match_criteria(v);
+	log_debug("server filters: Asterisk %s%s", version ? version : "of unknown version",
+		  *mc == MC_YES ? " takes MatchCriteria" : *mc == MC_NO ?
+		  " takes no MatchCriteria: legacy regex filters" : "");
+	ami_msg_free(&act);
+	ami_msg_free(&reply);
+	if (rc != RC_OK && rc != RC_ACTION)
+		return rc;
+	if (*mc != MC_UNKNOWN)
 		return RC_OK;
-	f = xcalloc(t->nevents + t->nuntils + t->nexcludes + 1, sizeof *f);
-	for (i = 0; i < t->nevents + t->nuntils && t->nevents; i++) {
-		const struct pat *p = i < t->nevents ? &t->events[i] : &t->untils[i - t->nevents].event;
-		if (!(f[n++] = glob_to_filter(p->s, 0))) {
-			while (n)
-				free(f[--n]);
-			break;      /* all includes or none */
-		}
+	rc = send_filter(t, FILTER_PROBE_CRITERIA, FILTER_PROBE_FILTER, why, sizeof why);
+	if (rc == RC_OK)
+		*mc = MC_YES;
+	else if (rc == RC_ACTION && contains_nocase(why, "compile"))
+		*mc = MC_NO;
+	else if (rc == RC_ACTION)
+		refused_note(why);
+	if (rc == RC_OK || rc == RC_ACTION)
+		log_debug("server filters: a MatchCriteria probe was answered %s: %s",
+			  rc == RC_OK ? "Success" : why, *mc == MC_YES ? "MatchCriteria" :
+			  *mc == MC_NO ? "legacy regex filters" : "none");
+	return rc == RC_ACTION ? RC_OK : rc;
+}
+
+/* tail-events' options as filter.c takes them. */
+struct filter_args {
+	const char **events, **excludes;
+	struct sf_match *matches, *until_m;
+	struct sf_until *untils;
+	struct sf_options o;
+};
+
+/* 0 when there is nothing Asterisk could be asked to filter. */
+static int filter_args_of(const struct tail *t, struct filter_args *f)
+{
+	size_t i, pushable = t->nevents + t->nexcludes;
+
+	memset(f, 0, sizeof *f);
+	for (i = 0; i < t->nmatches; i++)
+		pushable += t->matches[i].glob != NULL;
+	if (!pushable)
+		return 0;
+	f->events = xcalloc(t->nevents + 1, sizeof *f->events);
+	f->excludes = xcalloc(t->nexcludes + 1, sizeof *f->excludes);
+	f->matches = xcalloc(t->nmatches + 1, sizeof *f->matches);
+	f->untils = xcalloc(t->nuntils + 1, sizeof *f->untils);
+	f->until_m = xcalloc(t->nuntils + 1, sizeof *f->until_m);
+	for (i = 0; i < t->nevents; i++)
+		f->events[i] = t->events[i].s;
+	for (i = 0; i < t->nexcludes; i++)
+		f->excludes[i] = t->excludes[i].s;
+	for (i = 0; i < t->nmatches; i++)
+		f->matches[i] = (struct sf_match){ t->matches[i].key, t->matches[i].klen,
+						   t->matches[i].glob, t->matches[i].arg };
+	for (i = 0; i < t->nuntils; i++) {
+		const struct match *m = &t->untils[i].m;
+		f->until_m[i] = (struct sf_match){ m->key, m->klen, m->glob, m->arg };
+		f->untils[i] = (struct sf_until){ t->untils[i].name, m->key ? &f->until_m[i] : NULL };
 	}
-	nin = n;
-	for (i = 0; i < t->nexcludes && !t->nuntils; i++)
-		if ((f[n] = glob_to_filter(t->excludes[i].s, 1)))
-			n++;
-	for (i = 0; i < n && rc == RC_OK; i++)
-		rc = send_filter(t, f[i]);
-	if (rc == RC_ACTION) {
-		log_info("events filtered here only: the server refused the Filter action (%s)%s",
-			 ami_error(t->a), contains_nocase(ami_error(t->a), "permission") ?
-			 "; it needs write=system" : "");
-		/* Only some includes went through: open the filter up again. */
-		rc = i > 1 && i - 1 < nin ? send_filter(t, "^Event: ") : RC_OK;
+	f->o = (struct sf_options){ f->events, t->nevents, f->excludes, t->nexcludes, f->matches,
+				    t->nmatches, f->untils, t->nuntils };
+	return 1;
+}
+
+static void filter_args_free(struct filter_args *f)
+{
+	free(f->events);
+	free(f->excludes);
+	free(f->matches);
+	free(f->untils);
+	free(f->until_m);
+}
+
+/* Sends the planned filters. One that is refused is left out, and when
+ * permission is refused, all that follow; if an include is left out while
+ * others went in, an include of every event opens the filter again (the
+ * others would hide its events). RC_OK or a connection error. */
+static int send_plan(struct tail *t, const struct sf_plan *p)
+{
+	size_t included = 0, i;
+	int rc = RC_OK, lost = 0;
+	char why[300];
+
+	for (i = 0; i < p->n && rc == RC_OK; i++) {
+		const struct sf_filter *f = &p->f[i];
+		char *what = sf_describe(f);
+		rc = send_filter(t, f->criteria, f->filter, why, sizeof why);
+		if (rc == RC_OK)
+			log_debug("server filter (%s): %s", f->origin, what);
+		if (rc == RC_ACTION && !contains_nocase(why, "permission")) {
+			log_info("the server refused the filter for %s (%s): %s; filtered here",
+				 f->origin, what, why);
+			lost |= f->include;
+			rc = RC_OK;
+		} else if (rc == RC_ACTION) {
+			refused_note(why);
+			for (size_t j = i; j < p->n; j++)
+				lost |= p->f[j].include;
+		}
+		included += rc == RC_OK && f->include;
+		free(what);
+	}
+	if (rc == RC_ACTION)
+		rc = RC_OK;
+	if (lost && included && rc == RC_OK) {
+		rc = send_filter(t, NULL, FILTER_ALL_EVENTS, why, sizeof why);
 		if (rc == RC_ACTION)
 			log_warn("the server kept part of our event filter; some events may be missing");
 		rc = rc == RC_ACTION ? RC_OK : rc;
 	}
-	for (i = 0; i < n; i++)
-		free(f[i]);
-	free(f);
+	return rc;
+}
+
+/* Asks Asterisk to send only the events we may print (Filter actions,
+ * session-scoped, so again after each reconnect), as filter.c plans them
+ * for this server: MatchCriteria where its version takes them, else the
+ * legacy regexes. The client filter stays authoritative; the server's only
+ * saves bandwidth, and never hides an event we would print (--until ones
+ * included). */
+static int push_filters(struct tail *t)
+{
+	struct filter_args args;
+	struct sf_plan plan;
+	enum match_criteria mc;
+	int rc;
+
+	if (!t->server_filter || !t->own || !filter_args_of(t, &args))
+		return RC_OK;
+	rc = server_match_criteria(t, &mc);
+	if (rc == RC_OK && mc != MC_UNKNOWN) {
+		sf_plan(&plan, &args.o, mc == MC_YES);
+		for (const char *n = plan.notes.p; n && *n; n += strcspn(n, "\n") + 1)
+			log_debug("server filters: %.*s", (int)strcspn(n, "\n"), n);
+		rc = send_plan(t, &plan);
+		sf_plan_free(&plan);
+	}
+	filter_args_free(&args);
 	return rc;
 }
 

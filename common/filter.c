@@ -554,9 +554,10 @@ static struct cond header_include(const struct sf_match *m)
 		text_value(&c, m, &k, from, to, start, end);
 		c.score = start || from == to ? 1000 : 0;
 	}
+	/* A long literal narrows most; where it must sit, a little more. */
 	c.wider = !exact || c.kind == C_TEXT;
-	c.score += (exact ? 500 : 0) + (start ? 100 : 0) + (end ? 100 : 0);
-	c.score += (int)(solid_bytes(&k, from, to) < 99 ? solid_bytes(&k, from, to) : 99);
+	c.score += 4 * (int)(solid_bytes(&k, from, to) < 99 ? solid_bytes(&k, from, to) : 99);
+	c.score += 2 * start + 2 * end + exact;
 	free(k.v);
 	return c;
 }
@@ -638,8 +639,7 @@ static int add_include(struct sf_plan *p, const struct cond *name, const struct 
 
 static void match_text(char *out, size_t cap, const struct sf_match *m)
 {
-	snprintf(out, cap, "%.*s%s%s", (int)m->klen, m->key, m->glob ? "=" : "~",
-		 m->glob ? m->glob : m->key + m->klen + 1);
+	snprintf(out, cap, "%s", m->text);
 }
 
 /* The --match that narrows best (all must match: one is enough for

@@ -56,6 +56,7 @@ struct sf_match {               /* --match KEY=GLOB (glob NULL: KEY~REGEX) */
 	const char *key;
 	size_t klen;
 	const char *glob;
+	const char *text;           /* "KEY=GLOB" or "KEY~REGEX", for -vv */
 };
 
 struct sf_until {               /* --until EVENT[:KEY=GLOB] */

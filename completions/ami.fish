@@ -179,7 +179,7 @@ complete -c ami -n '__ami_using tail-events' -l events-mask -x -a 'on off system
 complete -c ami -n '__ami_using tail-events' -s e -l event -x -d 'only events named NAME (glob, any case)'
 complete -c ami -n '__ami_using tail-events' -l exclude-event -x -d 'not events named NAME (glob, any case)'
 complete -c ami -n '__ami_using tail-events' -l match -x -d 'only events whose header matches: KEY=GLOB or KEY~REGEX'
-complete -c ami -n '__ami_using tail-events' -l no-server-filter -d 'do not ask Asterisk to filter by event name'
+complete -c ami -n '__ami_using tail-events' -l no-server-filter -d 'do not ask Asterisk to filter events'
 complete -c ami -n '__ami_using tail-events' -s c -l count -x -d 'stop after N printed events'
 complete -c ami -n '__ami_using tail-events' -l until -x -d 'stop after the first such event: EVENT[:KEY=GLOB]'
 complete -c ami -n '__ami_using tail-events' -l idle -x -d 'exit 6 when no event was printed for SECONDS'

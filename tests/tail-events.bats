@@ -179,19 +179,21 @@ EOF
 	assert_success
 	names=$(printf '%s\n' "${lines[@]}" | sed -E 's/^\{"Event":"([^"]*)".*/\1/' | sort -u)
 	assert_equal "$names" $'Hangup\nNewchannel\nStreamDone'
-	grep -q 'RECV Filter Operation=Add Filter=^Event: \[Nn\]\[Ee\]\[Ww\]' "$LOG"
+	# Not spelled Asterisk's way: regexes that ignore case, as the client does.
+	grep -q 'RECV Filter Operation=Add MatchCriteria=action(include),method(regex) Filter=^Event: \[Nn\]\[Ee\]\[Ww\]' "$LOG"
 	grep -q 'RECV Filter .*Filter=^Event: \[Hh\]\[Aa\]' "$LOG"
 	# The filters go in before events are switched on.
-	assert_equal "$(grep -o 'RECV [A-Za-z]*' "$LOG" | head -5 | tr '\n' ' ')" \
-		'RECV Login RECV Filter RECV Filter RECV Filter RECV Events '
+	assert_equal "$(grep -o 'RECV [A-Za-z]*' "$LOG" | head -6 | tr '\n' ' ')" \
+		'RECV Login RECV CoreSettings RECV Filter RECV Filter RECV Filter RECV Events '
 }
 
-@test "--exclude-event drops those events (and is pushed as !regex)" {
+@test "--exclude-event drops those events (and is pushed as excludes)" {
 	start_fake_ami --events 300
-	ami tail-events -j --exclude-event 'new*' --exclude-event VarSet -c 100 >"$OUT"
+	ami tail-events -j --exclude-event 'new*' --exclude-event varset -c 100 >"$OUT"
 	assert_equal "$(wc -l <"$OUT")" 100
 	if grep -Eq '"Event":"(New[a-zA-Z]*|VarSet)"' "$OUT"; then fail "an excluded event was printed"; fi
-	grep -q 'RECV Filter Operation=Add Filter=!^Event: ' "$LOG"
+	grep -q 'RECV Filter Operation=Add MatchCriteria=action(exclude),method(regex) Filter=^Event: \[Nn\]\[Ee\]\[Ww\]' "$LOG"
+	grep -q 'RECV Filter Operation=Add MatchCriteria=action(exclude),name(VarSet) ' "$LOG"
 }
 
 @test "--no-server-filter: no Filter action, same output" {

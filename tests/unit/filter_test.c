@@ -123,6 +123,7 @@ static void add_match(struct sf_match *m, const char *arg)
 	m->key = arg;
 	m->klen = k;
 	m->glob = arg[k] == '=' ? arg + k + 1 : NULL;
+	m->text = arg;
 }
 
 /* The plan of one option set, as lines "+ criteria | filter" ("-" for an
