@@ -54,12 +54,14 @@ demo: deps
 
 # Streams events from bench/evsrc.c (a fast fake AMI server) through
 # `ami tail-events` in each format; prints events/s and peak RSS. Then the
-# same stream recorded and served by `ami serve`, to 1 and 4 clients.
+# same stream recorded and served by `ami serve`, to 1 and 4 clients; the
+# bytes and CPU time tail-events' server filters save (bench/filter_bench.py).
 bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench bench/out/state_bench
 	bench/out/msg_bench
 	bench/out/state_bench
 	python3 bench/bench.py
 	python3 bench/serve_bench.py
+	python3 bench/filter_bench.py
 
 # ping and tail-events over many profiles at once (issue 14's figures).
 bench-fanout: ami bench/out/evsrc
