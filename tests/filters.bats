@@ -16,6 +16,13 @@ setup() {
 # A busy PBX's events: 1 in 50 on PJSIP/100, most of them VarSet.
 MIX=VarSet=50,Newexten=20,Newstate=10,Hangup=5,Newchannel=5,DialBegin=5,UserEvent=5
 
+# start_pbx OPTIONS...: the test server with that mix. A test here runs up to
+# 20 sessions, which under valgrind on a loaded machine outlast the server's
+# default 60 s lifetime; teardown stops it in any case.
+start_pbx() {
+	start_fake_ami --flood-mix "$MIX" --lifetime 600 "$@"
+}
+
 # same_as_unfiltered OPTIONS...: tail-events with OPTIONS --until StreamDone
 # prints the same with and without server filters; the filtered output is
 # left in $OUT, its standard error in $ERR.
@@ -40,7 +47,7 @@ sent() {
 }
 
 @test "--match Channel=PJSIP/100* on Asterisk 22: one MatchCriteria filter, Success, a fiftieth of the bytes" {
-	start_fake_ami --events 2000 --flood-mix "$MIX" --events-from-start
+	start_pbx --events 2000 --events-from-start
 	same_as_unfiltered -vv --match 'Channel=PJSIP/100*'
 	assert_equal "$(grep -c '"Channel":"PJSIP/100-' "$OUT")" 40
 	grep -q 'RECV Filter Operation=Add MatchCriteria=action(include),header(Channel),method(regex) Filter=^\[Pp\]\[Jj\]\[Ss\]\[Ii\]\[Pp\]/100 ' "$LOG"
@@ -54,7 +61,7 @@ sent() {
 }
 
 @test "translations: literal methods where case cannot matter, name() in Asterisk's spelling, regexes elsewhere" {
-	start_fake_ami --events 300 --flood-mix "$MIX" --events-from-start
+	start_pbx --events 300 --events-from-start
 	same_as_unfiltered --match 'Uniqueid=1795000000.1*'
 	grep -q 'MatchCriteria=action(include),header(Uniqueid),method(starts_with) Filter=1795000000.1 ' "$LOG"
 	same_as_unfiltered --match 'CallerIDNum=*0'
@@ -76,7 +83,7 @@ sent() {
 }
 
 @test "-vv shows each filter sent and what is checked here only, and why" {
-	start_fake_ami --events 100 --flood-mix "$MIX" --events-from-start
+	start_pbx --events 100 --events-from-start
 	run --separate-stderr ami tail-events -vv -j -e Hangup --match 'Channel=PJSIP/100*' \
 		--match 'Cause~^16$' --match 'Exten=s' --until StreamDone
 	assert_success
@@ -90,13 +97,13 @@ sent() {
 }
 
 @test "older Asterisk: the legacy regexes; 18.26 and a git build are asked with a probe Filter" {
-	start_fake_ami --events 300 --flood-mix "$MIX" --events-from-start --asterisk-version 20.10.2
+	start_pbx --events 300 --events-from-start --asterisk-version 20.10.2
 	same_as_unfiltered -e Hangup --match 'Channel=PJSIP/100*' --exclude-event VarSet
 	grep -q 'RECV Filter Operation=Add Filter=^Event: \[Hh\]\[Aa\]\[Nn\]' "$LOG"
 	if grep -q 'MatchCriteria' "$LOG"; then fail "MatchCriteria sent to 20.10"; fi
 	stop_fake_ami
 
-	start_fake_ami --events 300 --flood-mix "$MIX" --events-from-start --asterisk-version 18.26.0
+	start_pbx --events 300 --events-from-start --asterisk-version 18.26.0
 	same_as_unfiltered -v -e Hangup
 	# the probe: refused (its Filter is no regex), so the legacy form
 	grep -q 'RECV Filter Operation=Add MatchCriteria=action(exclude),name(AmiFilterProbe),method(exact) Filter=( ' "$LOG"
@@ -104,14 +111,14 @@ sent() {
 	assert_equal "$(grep -c 'RECV Filter .*AmiFilterProbe' "$LOG")" 1
 	stop_fake_ami
 
-	start_fake_ami --events 300 --flood-mix "$MIX" --events-from-start --asterisk-version GIT-master-23
+	start_pbx --events 300 --events-from-start --asterisk-version GIT-master-23
 	same_as_unfiltered -e Hangup
 	grep -q 'AmiFilterProbe' "$LOG"
 	grep -q 'RECV Filter Operation=Add MatchCriteria=action(include),name(Hangup) ' "$LOG"
 }
 
 @test "Filter refused (no write=system): events filtered here, a note at -v" {
-	start_fake_ami --events 300 --flood-mix "$MIX" --events-from-start
+	start_pbx --events 300 --events-from-start
 	run --separate-stderr ami tail-events -u reader -v -j -e Hangup --match 'Channel=PJSIP/100*' --until StreamDone
 	assert_success
 	[[ "$stderr" == *"events filtered here only: the server refused the Filter action (Permission denied); it needs write=system"* ]]
@@ -122,7 +129,7 @@ sent() {
 }
 
 @test "a server that refuses some filters: -v says which and why, an include of every event keeps the rest" {
-	start_fake_ami --events 300 --flood-mix "$MIX" --events-from-start --hostile refuse-every-second-filter
+	start_pbx --events 300 --events-from-start --hostile refuse-every-second-filter
 	same_as_unfiltered -v -e Hangup -e Newchannel
 	[[ "$(cat "$ERR")" == *"the server refused the filter for --event Newchannel (MatchCriteria: action(include),name(Newchannel)): Filter was formatted incorrectly.  Check the syntax of the filter given.; filtered here"* ]]
 	grep -q 'RECV Filter Operation=Add Filter=^Event:  ActionID' "$LOG"
@@ -130,7 +137,7 @@ sent() {
 }
 
 @test "--reconnect sends the same filters on every connection" {
-	start_fake_ami --events 1000 --flood-mix "$MIX" --drop-after 5
+	start_pbx --events 1000 --drop-after 5
 	run --separate-stderr ami tail-events -j --reconnect -e Hangup --match 'Channel=PJSIP/2*' -c 12
 	assert_success
 	assert_equal "$(grep -vc '"Event":"AmiReconnect"' <<<"$output")" 12
@@ -141,7 +148,7 @@ sent() {
 }
 
 @test "random options print the same with and without server filters (end to end)" {
-	start_fake_ami --events 400 --flood-mix "$MIX" --events-from-start
+	start_pbx --events 400 --events-from-start
 	python3 - "${FILTERS_SEED:-$RANDOM}" >"$BATS_TEST_TMPDIR/cases" <<-'PY'
 	import random, shlex, sys
 	seed = int(sys.argv[1])
