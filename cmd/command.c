@@ -49,10 +49,10 @@ static int print_output(const struct ami_msg *reply, int to_stderr)
 	int tty = isatty(to_stderr ? STDERR_FILENO : STDOUT_FILENO);
 
 	for (size_t i = 0; i < reply->n; i++) {
-		const char *line = ami_value(reply, i);
+		const char *line = ami_msg_value(reply, i);
 		size_t len = reply->h[i].value_len;
 
-		if (strcasecmp(ami_name(reply, i), "Output"))
+		if (strcasecmp(ami_msg_name(reply, i), "Output"))
 			continue;
 		if (to_stderr) {
 			if (tty)

@@ -265,8 +265,8 @@ static void load_actions(struct shell *sh)
 	if (ami_action(sh->a, &act, &reply) == RC_OK) {
 		strv_clear(&sh->actions);
 		for (size_t i = 0; i < reply.n; i++)
-			if (strstr(ami_value(&reply, i), "(Priv:"))
-				strv_add(&sh->actions, ami_name(&reply, i));
+			if (strstr(ami_msg_value(&reply, i), "(Priv:"))
+				strv_add(&sh->actions, ami_msg_name(&reply, i));
 		if (sh->actions.n)
 			qsort(sh->actions.v, sh->actions.n, sizeof *sh->actions.v, cmp_ci);
 	}

@@ -121,8 +121,8 @@ static void asterisk_headers(struct shell *sh, const char *action, struct strv *
 	free(cli);
 	if (ami_action(sh->a, &act, &reply) == RC_OK) {
 		for (size_t i = 0; i < reply.n; i++) {
-			const char *v = ami_value(&reply, i);
-			if (strcasecmp(ami_name(&reply, i), "Output"))
+			const char *v = ami_msg_value(&reply, i);
+			if (strcasecmp(ami_msg_name(&reply, i), "Output"))
 				continue;
 			if (strstr(v, "[Syntax]"))
 				in_syntax = 1;

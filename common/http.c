@@ -605,10 +605,10 @@ static void put_msg(struct strbuf *b, const struct ami_msg *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->h[i].name_len) {
-			strbuf_add(b, ami_name(m, i), m->h[i].name_len);
+			strbuf_add(b, ami_msg_name(m, i), m->h[i].name_len);
 			strbuf_add(b, ": ", 2);
 		}
-		strbuf_add(b, ami_value(m, i), m->h[i].value_len);
+		strbuf_add(b, ami_msg_value(m, i), m->h[i].value_len);
 		strbuf_add(b, "\r\n", 2);
 	}
 	strbuf_add(b, "\r\n", 2);

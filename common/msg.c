@@ -156,7 +156,7 @@ const char *ami_msg_get(const struct ami_msg *m, const char *name)
 {
 	long i = find(m, name);
 
-	return i < 0 ? NULL : ami_value(m, (size_t)i);
+	return i < 0 ? NULL : ami_msg_value(m, (size_t)i);
 }
 
 size_t ami_msg_count(const struct ami_msg *m, const char *name)
@@ -188,7 +188,7 @@ int ami_msg_set(struct ami_msg *m, const char *name, const char *value)
 		return -1;
 	if (voff >= 0)
 		value = m->arena + voff;
-	name = ami_name(m, (size_t)i);      /* the caller's copy may have moved with the arena */
+	name = ami_msg_name(m, (size_t)i);      /* the caller's copy may have moved with the arena */
 	m->h[i].value = arena_put(m, value, vlen);
 	m->h[i].value_len = (uint32_t)vlen;
 	j = (size_t)i + 1;
@@ -275,12 +275,12 @@ int ami_msg_check_send(const struct ami_msg *m, char *err, size_t errlen)
 			snprintf(err, errlen, "header %zu has an empty name", i + 1);
 			return -1;
 		}
-		shown_name(ami_name(m, i), h->name_len, shown, sizeof shown);
-		if ((bad = name_problem(ami_name(m, i), h->name_len))) {
+		shown_name(ami_msg_name(m, i), h->name_len, shown, sizeof shown);
+		if ((bad = name_problem(ami_msg_name(m, i), h->name_len))) {
 			snprintf(err, errlen, "header \"%s\": name contains %s", shown, bad);
 			return -1;
 		}
-		if ((bad = bad_char_name(ami_value(m, i), h->value_len))) {
+		if ((bad = bad_char_name(ami_msg_value(m, i), h->value_len))) {
 			snprintf(err, errlen, "header \"%s\": value contains %s", shown, bad);
 			return -1;
 		}
@@ -303,11 +303,11 @@ size_t ami_msg_format(const struct ami_msg *m, char **out)
 		len += (size_t)m->h[i].name_len + m->h[i].value_len + 4;
 	s = xmalloc(len + 1);
 	for (size_t i = 0; i < m->n; i++) {
-		memcpy(s + o, ami_name(m, i), m->h[i].name_len);
+		memcpy(s + o, ami_msg_name(m, i), m->h[i].name_len);
 		o += m->h[i].name_len;
 		memcpy(s + o, ": ", 2);
 		o += 2;
-		memcpy(s + o, ami_value(m, i), m->h[i].value_len);
+		memcpy(s + o, ami_msg_value(m, i), m->h[i].value_len);
 		o += m->h[i].value_len;
 		memcpy(s + o, "\r\n", 2);
 		o += 2;

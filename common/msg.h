@@ -3,7 +3,8 @@
  * A message is an ordered list of headers. Names and values live in one
  * byte arena owned by the message, so reading a stream of events allocates
  * nothing once the arena has grown to the size of the largest message.
- * Header positions are offsets into the arena; use ami_name()/ami_value(). */
+ * Header positions are offsets into the arena; ami_msg_name(m, i) and
+ * ami_msg_value(m, i) give header i's name and value. */
 #ifndef AMI_MSG_H
 #define AMI_MSG_H
 
@@ -25,9 +26,10 @@ struct ami_msg {
 /* Lines that carry no "Name:" (text an old server sends without headers)
  * are kept as a header whose name is empty and whose value is the line. */
 
-static inline const char *ami_name(const struct ami_msg *m, size_t i)
+/* The name and value of header i, NUL-terminated, valid until m changes. */
+static inline const char *ami_msg_name(const struct ami_msg *m, size_t i)
 { return m->arena + m->h[i].name; }
-static inline const char *ami_value(const struct ami_msg *m, size_t i)
+static inline const char *ami_msg_value(const struct ami_msg *m, size_t i)
 { return m->arena + m->h[i].value; }
 
 void ami_msg_init(struct ami_msg *m);

@@ -2312,9 +2312,9 @@ static void scan(struct pbx *p, const struct ami_msg *m)
 		p->v[p->set_keys[i]] = NULL;
 	p->nset = 0;
 	for (size_t i = 0; i < m->n; i++) {
-		int k = nametab_find(&p->keys, ami_name(m, i), m->h[i].name_len);
+		int k = nametab_find(&p->keys, ami_msg_name(m, i), m->h[i].name_len);
 		if (k >= 0 && !p->v[k]) {
-			p->v[k] = ami_value(m, i);
+			p->v[k] = ami_msg_value(m, i);
 			p->set_keys[p->nset++] = (uint16_t)k;
 		}
 	}

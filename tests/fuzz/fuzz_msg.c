@@ -184,9 +184,9 @@ static int msg_equal(const struct ami_msg *a, const struct ami_msg *b)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct ami_header *x = &a->h[i], *y = &b->h[i];
 		if (x->name_len != y->name_len || x->value_len != y->value_len ||
-		    memcmp(ami_name(a, i), ami_name(b, i), x->name_len) ||
-		    memcmp(ami_value(a, i), ami_value(b, i), x->value_len) ||
-		    ami_name(a, i)[x->name_len] || ami_value(a, i)[x->value_len])
+		    memcmp(ami_msg_name(a, i), ami_msg_name(b, i), x->name_len) ||
+		    memcmp(ami_msg_value(a, i), ami_msg_value(b, i), x->value_len) ||
+		    ami_msg_name(a, i)[x->name_len] || ami_msg_value(a, i)[x->value_len])
 			return 0;
 	}
 	return 1;
@@ -211,7 +211,7 @@ static void round_trip(const struct ami_msg *m)
 	size_t len;
 
 	if (m->n && m->h[0].name_len == 8 && m->h[0].value_len == 7 &&
-	    !strcasecmp(ami_name(m, 0), "Response") && !strcasecmp(ami_value(m, 0), "Follows"))
+	    !strcasecmp(ami_msg_name(m, 0), "Response") && !strcasecmp(ami_msg_value(m, 0), "Follows"))
 		return;
 	len = ami_msg_format(m, &wire);
 	parse(&back, wire, len, 0, NULL, 0);
@@ -230,9 +230,9 @@ static void builder(const struct ami_msg *m)
 	ami_msg_init(&c);
 	ami_msg_copy(&c, m);
 	if (c.n) {
-		ami_msg_get(&c, ami_name(&c, c.n - 1));
-		ami_msg_count(&c, ami_name(&c, 0));
-		ami_msg_set(&c, ami_name(&c, 0), ami_value(&c, c.n - 1));
+		ami_msg_get(&c, ami_msg_name(&c, c.n - 1));
+		ami_msg_count(&c, ami_msg_name(&c, 0));
+		ami_msg_set(&c, ami_msg_name(&c, 0), ami_msg_value(&c, c.n - 1));
 	}
 	ami_msg_is_event(&c);
 	ami_msg_check_send(&c, err, sizeof err);

@@ -34,8 +34,8 @@ static void check_wire(const struct ami_view *v)
 	CHECK(m.n == v->n);
 	for (size_t i = 0; i < m.n; i++) {
 		CHECK(m.h[i].name_len == v->h[i].name_len && m.h[i].value_len == v->h[i].value_len);
-		CHECK(!memcmp(ami_name(&m, i), v->base + v->h[i].name, v->h[i].name_len));
-		CHECK(!memcmp(ami_value(&m, i), v->base + v->h[i].value, v->h[i].value_len));
+		CHECK(!memcmp(ami_msg_name(&m, i), v->base + v->h[i].name, v->h[i].name_len));
+		CHECK(!memcmp(ami_msg_value(&m, i), v->base + v->h[i].value, v->h[i].value_len));
 	}
 	CHECK(ami_parser_pending(p) == 0);
 	ami_msg_free(&m);

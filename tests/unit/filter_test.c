@@ -472,10 +472,10 @@ static int header_matches(const struct ami_msg *m, const struct sf_match *x)
 	if (!x->glob && regcomp(&re, x->key + x->klen + 1, REG_EXTENDED | REG_NOSUB))
 		return 0;
 	for (size_t i = 0; i < m->n && !hit; i++) {
-		if (m->h[i].name_len != x->klen || strncasecmp(ami_name(m, i), x->key, x->klen))
+		if (m->h[i].name_len != x->klen || strncasecmp(ami_msg_name(m, i), x->key, x->klen))
 			continue;
-		hit = x->glob ? glob_match(x->glob, ami_value(m, i), m->h[i].value_len)
-			      : !regexec(&re, ami_value(m, i), 0, NULL, 0);
+		hit = x->glob ? glob_match(x->glob, ami_msg_value(m, i), m->h[i].value_len)
+			      : !regexec(&re, ami_msg_value(m, i), 0, NULL, 0);
 	}
 	if (!x->glob)
 		regfree(&re);

@@ -69,9 +69,9 @@ static void render_msg(struct sb *b, const struct ami_msg *m)
 	for (size_t i = 0; i < m->n; i++) {
 		if (i)
 			sb_str(b, "|");
-		sb_escaped(b, ami_name(m, i), m->h[i].name_len);
+		sb_escaped(b, ami_msg_name(m, i), m->h[i].name_len);
 		sb_str(b, "=");
-		sb_escaped(b, ami_value(m, i), m->h[i].value_len);
+		sb_escaped(b, ami_msg_value(m, i), m->h[i].value_len);
 	}
 }
 
@@ -380,8 +380,8 @@ static void test_lookup(void)
 	CHECK(ami_msg_count(m, "Nope") == 0);
 	CHECK(ami_msg_get(m, "Nope") == NULL);
 	CHECK_STR(ami_msg_get(m, "accountcode"), "");
-	CHECK(m->h[4].value_len == 3 && !memcmp(ami_value(m, 4), "a\0b", 4));
-	CHECK(ami_name(m, 0)[m->h[0].name_len] == '\0');
+	CHECK(m->h[4].value_len == 3 && !memcmp(ami_msg_value(m, 4), "a\0b", 4));
+	CHECK(ami_msg_name(m, 0)[m->h[0].name_len] == '\0');
 	CHECK(ami_msg_is_event(m));
 	run_free(&r);
 }
@@ -604,7 +604,7 @@ static void test_space_commit(void)
 	ami_parser_commit(p, strlen(in));
 	CHECK(ami_parser_pending(p) == strlen(in));
 	CHECK(ami_parser_next(p, &m) == 1);
-	CHECK(m.n == 1 && !strcmp(ami_name(&m, 0), "Event") && !strcmp(ami_value(&m, 0), "A"));
+	CHECK(m.n == 1 && !strcmp(ami_msg_name(&m, 0), "Event") && !strcmp(ami_msg_value(&m, 0), "A"));
 	CHECK(ami_parser_next(p, &m) == 0);
 	/* An unfinished message keeps its bytes (a view will point at them):
 	 * "Event: B\r\n" and the "X" of an unfinished line. */
@@ -694,12 +694,12 @@ static void test_builder(void)
 		ami_msg_set(&m, "Copy", ami_msg_get(&m, "Action"));
 	CHECK_STR(ami_msg_get(&m, "Copy"), "Originate");
 	for (int i = 0; i < 200; i++)       /* the name, too, from the arena */
-		ami_msg_set(&m, ami_name(&m, 0), ami_value(&m, m.n - 1));
+		ami_msg_set(&m, ami_msg_name(&m, 0), ami_msg_value(&m, m.n - 1));
 	CHECK_STR(ami_msg_get(&m, "Action"), "Originate");
 	CHECK(m.n == 4);
-	ami_msg_add(&m, ami_name(&m, 0), ami_value(&m, 0));
+	ami_msg_add(&m, ami_msg_name(&m, 0), ami_msg_value(&m, 0));
 	CHECK(ami_msg_count(&m, "action") == 2);
-	CHECK_STR(ami_name(&m, m.n - 1), "Action");
+	CHECK_STR(ami_msg_name(&m, m.n - 1), "Action");
 
 	ami_msg_copy(&c, &m);
 	CHECK(c.n == m.n && c.arena != m.arena);
@@ -800,8 +800,8 @@ static int msg_equal(const struct ami_msg *a, const struct ami_msg *b)
 	for (size_t i = 0; i < a->n; i++) {
 		const struct ami_header *x = &a->h[i], *y = &b->h[i];
 		if (x->name_len != y->name_len || x->value_len != y->value_len ||
-		    memcmp(ami_name(a, i), ami_name(b, i), x->name_len) ||
-		    memcmp(ami_value(a, i), ami_value(b, i), x->value_len))
+		    memcmp(ami_msg_name(a, i), ami_msg_name(b, i), x->name_len) ||
+		    memcmp(ami_msg_value(a, i), ami_msg_value(b, i), x->value_len))
 			return 0;
 	}
 	return 1;

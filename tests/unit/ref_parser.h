@@ -271,7 +271,7 @@ static int ref_header_is(const struct ami_msg *m, size_t i, const char *name, co
 	size_t vlen = strlen(value);
 
 	return ref_is_named(m, i, name, strlen(name)) && m->h[i].value_len == vlen &&
-	       ref_same_name(ami_value(m, i), value, vlen);
+	       ref_same_name(ami_msg_value(m, i), value, vlen);
 }
 
 /* Accounts one more line of the current message against the limits. */
