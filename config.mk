@@ -8,12 +8,13 @@ ZSHCOMPDIR = $(PREFIX)/share/zsh/site-functions
 FISHCOMPDIR = $(PREFIX)/share/fish/vendor_completions.d
 
 PKG_CONFIG ?= pkg-config
-PKGS = libcurl libcjson readline
+PKGS = libcurl libcjson readline ncursesw
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 # libcurl is not linked: common/curl_lazy.c loads it with dlopen(3) when a
 # TLS or HTTP transport first needs it (libcurl4 at run time, its -dev
 # package for the headers at build time).
-PKG_LIBS := $(shell $(PKG_CONFIG) --libs libcjson readline 2>/dev/null || echo -lcjson -lreadline) -ldl
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs libcjson readline ncursesw 2>/dev/null || \
+	echo -lcjson -lreadline -lncursesw -ltinfo) -ldl
 
 override CPPFLAGS += -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -DAMI_VERSION=\"$(VERSION)\" -Icommon -Icmd
 CFLAGS ?= -O2 -g

@@ -1,6 +1,7 @@
 /* evsrc.c - a fast fake AMI server that streams events, for `make bench`.
  *
- *   evsrc [--port P] [--events N] [--user U] [--secret S] [--timeout SEC]
+ *   evsrc [--port P] [--events N] [--channels N] [--user U] [--secret S]
+ *         [--timeout SEC]
  *
  * Listens on 127.0.0.1:P (0: any free port) and prints "PORT n" on stdout
  * once listening. Serves one client: banner, Login (U/S, default
@@ -9,7 +10,9 @@
  * "Event: BenchDone". Like Asterisk, a Login with "Events: off" gets no
  * events until an Events action turns them on. Actions sent meanwhile
  * (Filter, Ping, ...) are answered between two events; Logoff gets
- * "Goodbye" and ends the run. It
+ * "Goodbye" and ends the run, also before any event (a snapshot client).
+ * With --channels N, CoreShowChannels lists N channels in N/2 bridged
+ * two-party calls, the way Asterisk 22 does (for `ami top --once`). It
  * exits on its own when no client comes within SEC seconds (default 30) or
  * the client stays silent for SEC seconds after the stream.
  * Prints "sent=<events> bytes=<n> seconds=<s>" on stderr at the end.
@@ -23,6 +26,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,7 +194,58 @@ struct client {
 	size_t inlen;
 	int logged_in, events_on, done;
 	const char *user, *secret;
+	unsigned long channels;     /* what CoreShowChannels lists */
 };
+
+/* Appends to a growing buffer (exits when out of memory). */
+static void add(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void add(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < *cap - *len)
+			break;
+		*cap = *cap * 2 + (size_t)n;
+		if (!(*buf = realloc(*buf, *cap)))
+			die("realloc");
+	}
+	*len += (size_t)n;
+}
+
+/* CoreShowChannels: channel 2k calls 2k+1; both are in bridge k. */
+static void core_show_channels(struct client *c, const char *id)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap);
+
+	if (!buf)
+		die("malloc");
+	add(&buf, &len, &cap, "Response: Success\r\nActionID: %s\r\nEventList: start\r\n"
+	    "Message: Channels will follow\r\n\r\n", id);
+	for (unsigned long i = 0; i < c->channels; i++) {
+		unsigned long me = 1000 + i, peer = 1000 + (i ^ 1), caller = i & ~1UL;
+		add(&buf, &len, &cap, "Event: CoreShowChannel\r\nActionID: %s\r\n"
+		    "Channel: PJSIP/%lu-%08lx\r\nChannelState: 6\r\nChannelStateDesc: Up\r\n"
+		    "CallerIDNum: %lu\r\nCallerIDName: Desk %lu\r\nConnectedLineNum: %lu\r\n"
+		    "ConnectedLineName: Desk %lu\r\nLanguage: en\r\nAccountCode: \r\n"
+		    "Context: from-internal\r\nExten: %lu\r\nPriority: 1\r\n"
+		    "Uniqueid: 1790000000.%lu\r\nLinkedid: 1790000000.%lu\r\n"
+		    "Application: %s\r\nApplicationData: %s\r\nDuration: 00:%02lu:%02lu\r\n"
+		    "BridgeId: 5e1d0c2a-7f3b-4c8e-9a61-%012lx\r\n\r\n", id, me, i + 1, me, me,
+		    peer, peer, 1000 + (caller ^ 1), i, caller, i & 1 ? "AppDial" : "Dial",
+		    i & 1 ? "(Outgoing Line)" : "PJSIP/callee,30", i / 2 % 60, i % 60, i / 2);
+	}
+	add(&buf, &len, &cap, "Event: CoreShowChannelsComplete\r\nActionID: %s\r\n"
+	    "EventList: Complete\r\nListItems: %lu\r\n\r\n", id, c->channels);
+	send_all(c->fd, buf, len);
+	free(buf);
+}
 
 /* Answers one complete action. */
 static void action(struct client *c, const char *block)
@@ -225,6 +280,9 @@ static void action(struct client *c, const char *block)
 		c->events_on = strcasecmp(user, "off") != 0;
 		n = snprintf(out, sizeof out, "Response: Success\r\n%s%s%sEvents: %s\r\n\r\n",
 			     idline, id, idend, c->events_on ? "On" : "Off");
+	} else if (!strcasecmp(act, "CoreShowChannels")) {
+		core_show_channels(c, id);
+		return;
 	} else if (!strcasecmp(act, "Ping")) {
 		n = snprintf(out, sizeof out, "Response: Success\r\n%s%s%sPing: Pong\r\nTimestamp: %.6f\r\n\r\n",
 			     idline, id, idend, now());
@@ -317,6 +375,8 @@ int main(int argc, char **argv)
 			port = atoi(v);
 		else if (v && !strcmp(argv[i], "--events"))
 			n = strtoul(v, NULL, 10);
+		else if (v && !strcmp(argv[i], "--channels"))
+			c.channels = strtoul(v, NULL, 10);
 		else if (v && !strcmp(argv[i], "--user"))
 			c.user = v;
 		else if (v && !strcmp(argv[i], "--secret"))
@@ -324,8 +384,8 @@ int main(int argc, char **argv)
 		else if (v && !strcmp(argv[i], "--timeout"))
 			timeout = atoi(v);
 		else {
-			fprintf(stderr, "usage: evsrc [--port P] [--events N] [--user U] "
-				"[--secret S] [--timeout SEC]\n");
+			fprintf(stderr, "usage: evsrc [--port P] [--events N] [--channels N] "
+				"[--user U] [--secret S] [--timeout SEC]\n");
 			return 2;
 		}
 		i++;
@@ -342,7 +402,7 @@ int main(int argc, char **argv)
 	int one = 1;
 	setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	send_all(c.fd, "Asterisk Call Manager/11.0.0\r\n", 30);
-	while (!c.logged_in || !c.events_on) {
+	while ((!c.logged_in || !c.events_on) && !c.done) {
 		struct pollfd cp = { .fd = c.fd, .events = POLLIN };
 		if (poll(&cp, 1, timeout * 1000) <= 0)
 			return 1;

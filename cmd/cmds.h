@@ -131,9 +131,10 @@ int cmd_redirect(int argc, char **argv, struct ctx *ctx);
 int cmd_serve(int argc, char **argv, struct ctx *ctx);
 int cmd_shell(int argc, char **argv, struct ctx *ctx);
 int cmd_tail_events(int argc, char **argv, struct ctx *ctx);
+int cmd_top(int argc, char **argv, struct ctx *ctx);
 
 extern const char cmd_action_help[], cmd_callfile_help[], cmd_command_help[],
 	cmd_config_help[], cmd_originate_help[], cmd_ping_help[], cmd_redirect_help[],
-	cmd_serve_help[], cmd_shell_help[], cmd_tail_events_help[];
+	cmd_serve_help[], cmd_shell_help[], cmd_tail_events_help[], cmd_top_help[];
 
 #endif

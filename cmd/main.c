@@ -28,6 +28,7 @@ const struct cmd cmd_table[] = {
 	{ "serve", cmd_serve, cmd_serve_help, "serve a recording as an AMI server, to test scripts without a PBX", 0 },
 	{ "shell", cmd_shell, cmd_shell_help, "interactive AMI shell with completion; batch runner for files", 0 },
 	{ "tail-events", cmd_tail_events, cmd_tail_events_help, "stream events as they arrive, filtered", 0 },
+	{ "top", cmd_top, cmd_top_help, "live operator panel: calls, conferences, queues; hang up, transfer, listen", 0 },
 };
 const size_t cmd_count = ARRAY_LEN(cmd_table);
 

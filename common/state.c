@@ -1083,12 +1083,13 @@ static void chan_gone(struct pbx *p, struct pbx_channel *ch, int64_t now, int ca
 	char **strs[] = { &ch->linkedid, &ch->name, &ch->state_desc, &ch->cid_num, &ch->cid_name,
 			  &ch->conn_num, &ch->conn_name, &ch->account, &ch->context, &ch->exten,
 			  &ch->app, &ch->app_data };
+	struct pbx_channel *peer = ch->local_peer;
 
 	bridge_leave(p, ch);
 	conf_leave(p, ch);
 	queue_leave(p, ch);
-	if (ch->local_peer)
-		ch->local_peer->local_peer = NULL;
+	if (peer)
+		peer->local_peer = NULL;
 	name_unindex(p, ch);
 	map_del(&p->chan_id, ch, hash_bytes(ch->uniqueid, strlen(ch->uniqueid)));
 	list_remove(&p->channels, ch, OFF(pbx_channel, all));
@@ -1098,6 +1099,11 @@ static void chan_gone(struct pbx *p, struct pbx_channel *ch, int64_t now, int ca
 		str_free(*strs[i]);
 	free(ch->uniqueid);
 	free(ch);
+	/* A resync after Asterisk restarted: it numbers Local channels from 1
+	 * again, so a new half may have been paired by name with a gone one.
+	 * Now that that one has left the name index, the half finds its twin. */
+	if (peer)
+		pair_by_name(p, peer, now);
 	changed(p);
 }
 

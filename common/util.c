@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -319,4 +320,35 @@ const char *bad_char_name(const char *s, size_t len)
 			return "a NUL byte";
 	}
 	return NULL;
+}
+
+int mkdir_parents(char *path, unsigned mode)
+{
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		int r = mkdir(path, (mode_t)mode);
+		*p = '/';
+		if (r != 0 && errno != EEXIST)
+			return -1;
+	}
+	return 0;
+}
+
+char *state_file_path(const char *name)
+{
+	const char *e = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *path;
+
+	if (e && *e == '/')
+		path = xasprintf("%s/ami/%s", e, name);
+	else if (home && *home)
+		path = xasprintf("%s/.local/state/ami/%s", home, name);
+	else
+		return NULL;
+	if (mkdir_parents(path, 0700) != 0) {
+		log_warn("cannot create the directory of %s:", path);
+		free(path);
+		return NULL;
+	}
+	return path;
 }

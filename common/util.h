@@ -83,6 +83,13 @@ int word_index(const char *s, const char *const words[]);
  * reach the wire with one, or it could smuggle headers or whole actions. */
 const char *bad_char_name(const char *s, size_t len);
 
+/* Makes the missing directories above the file path (mode, e.g. 0700).
+ * 0, or -1 with errno set. */
+int mkdir_parents(char *path, unsigned mode);
+/* $XDG_STATE_HOME/ami/NAME, else ~/.local/state/ami/NAME, its directories
+ * made 0700; malloc'd. NULL (after a warning) when there is no such place. */
+char *state_file_path(const char *name);
+
 /* A growable byte string, always NUL-terminated (p is NULL while empty). */
 struct strbuf {
 	char *p;

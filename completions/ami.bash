@@ -8,7 +8,7 @@
 # shellcheck disable=SC2207
 
 # All commands, for when `ami --list` cannot run (ami not built or not in PATH).
-_ami_all_commands='action callfile command config originate ping redirect serve shell tail-events'
+_ami_all_commands='action callfile command config originate ping redirect serve shell tail-events top'
 
 # Options every command accepts (cmd/common.c), and those of them that take
 # an argument (getopt would eat the next word).
@@ -52,6 +52,8 @@ _ami_cmd_options()
 			-c --count --until --idle --reconnect --timestamp --buffer'
 		args='--events-mask -e --event --exclude-event --match -c --count --until --idle
 			--buffer' ;;
+	top)         opts='--view --once --watch --sort --reverse --filter --no-color --events-mask'
+		args='--view --watch --sort --filter --events-mask' ;;
 	*)           opts='' args='' ;;
 	esac
 }
@@ -78,6 +80,8 @@ _ami_option_value()
 	--install) _filedir -d ;;
 	--speed) COMPREPLY=($(compgen -W '1 2 10 60 max' -- "$cur")) ;;
 	--listen) COMPREPLY=($(compgen -W '127.0.0.1:5038 127.0.0.1:0' -- "$cur")) ;;
+	--view) COMPREPLY=($(compgen -W 'calls channels conferences queues extensions' -- "$cur")) ;;
+	--sort) COMPREPLY=($(compgen -W 'age name state' -- "$cur")) ;;
 	--wait)         # originate --wait[=answer|hangup]: only in the --wait= form
 		$split || return 1
 		COMPREPLY=($(compgen -W 'answer hangup' -- "$cur")) ;;
@@ -160,6 +164,6 @@ _ami()
 	esac
 } &&
 	complete -F _ami ami ami-action ami-callfile ami-command ami-config ami-originate \
-		ami-ping ami-redirect ami-serve ami-shell ami-tail-events
+		ami-ping ami-redirect ami-serve ami-shell ami-tail-events ami-top
 
 # ex: filetype=sh

@@ -2,7 +2,7 @@
 # $(FISHCOMPDIR)/ami.fish. tests/docs.bats checks that the options here match
 # `ami COMMAND --help`.
 
-set -l ami_commands action callfile command config originate ping redirect serve shell tail-events
+set -l ami_commands action callfile command config originate ping redirect serve shell tail-events top
 
 # The ami binary to ask: the one being completed (so ./ami works).
 function __ami_prog
@@ -57,7 +57,7 @@ function __ami_commands
     set -l prog (__ami_prog)
     set -l cmds
     command -q $prog; and set cmds ($prog --list 2>/dev/null)
-    test -n "$cmds"; or set cmds action callfile command config originate ping redirect serve shell tail-events
+    test -n "$cmds"; or set cmds action callfile command config originate ping redirect serve shell tail-events top
     printf '%s\n' $cmds
 end
 
@@ -194,6 +194,16 @@ complete -c ami -n '__ami_using serve' -l realtime -d 'the same as --speed 1'
 complete -c ami -n '__ami_using serve' -l loop -d 'after the last event, start again'
 complete -c ami -n '__ami_using serve' -l write-timeout -x -d 'drop a client that takes nothing for MS ms (default 100)'
 complete -c ami -n '__ami_using serve' -F
+
+# top
+complete -c ami -n '__ami_using top' -l view -x -a 'calls channels conferences queues extensions' -d 'what to show (default calls)'
+complete -c ami -n '__ami_using top' -l once -d 'print one snapshot and exit'
+complete -c ami -n '__ami_using top' -l watch -x -d 'print a snapshot every SECONDS'
+complete -c ami -n '__ami_using top' -l sort -x -a 'age name state' -d 'order of the rows (default age)'
+complete -c ami -n '__ami_using top' -l reverse -d 'sort the other way round'
+complete -c ami -n '__ami_using top' -l filter -x -d 'only rows containing TEXT (case ignored)'
+complete -c ami -n '__ami_using top' -l no-color -d 'no colours (also when NO_COLOR is set)'
+complete -c ami -n '__ami_using top' -l events-mask -x -a 'on off system call log verbose agent user config dtmf reporting cdr dialplan agi cc aoc test security all' -d 'event classes to ask for'
 
 # shell (FILE: a file of commands)
 complete -c ami -n '__ami_using shell' -s k -l keep-going -d 'go on after a failing command'

@@ -1204,6 +1204,47 @@ static void test_reconnect(void)
 	pbx_free(p);
 }
 
+/* A restarted Asterisk numbers Local channels from 1 again: after the
+ * reconnect each new half is paired with its new twin, not with the gone
+ * channel of the same name, and each pair is one call. */
+static void test_reconnect_reused_names(void)
+{
+	static const char *const worlds[2] = {
+		"Event: CoreShowChannel\nChannel: Local/loop@test-00000001;1\nUniqueid: o1\n"
+		"Linkedid: o1\nChannelState: 6\n\n"
+		"Event: CoreShowChannel\nChannel: Local/loop@test-00000001;2\nUniqueid: o2\n"
+		"Linkedid: o1\nChannelState: 6",
+		"Event: CoreShowChannel\nChannel: Local/loop@test-00000001;1\nUniqueid: n1\n"
+		"Linkedid: n1\nChannelState: 6\n\n"
+		"Event: CoreShowChannel\nChannel: Local/loop@test-00000001;2\nUniqueid: n2\n"
+		"Linkedid: n1\nChannelState: 6\n\n"
+		"Event: CoreShowChannel\nChannel: Local/loop@test-00000002;1\nUniqueid: n3\n"
+		"Linkedid: n3\nChannelState: 6\n\n"
+		"Event: CoreShowChannel\nChannel: Local/loop@test-00000002;2\nUniqueid: n4\n"
+		"Linkedid: n3\nChannelState: 6",
+	};
+	struct pbx *p = pbx_new(NULL);
+	struct pbx_request r;
+	const struct pbx_channel *n1, *n2;
+
+	pbx_sync_lists(p, 1u << PBX_LIST_CHANNELS);
+	for (int w = 0; w < 2; w++) {
+		pbx_sync_begin(p, T0 + w * 60000);
+		while (pbx_next_request(p, &r))
+			answer_list(p, &r, worlds[w], T0 + w * 60000);
+	}
+	CHECK(pbx_sync_state(p)->done);
+	CHECK_INT(pbx_count(p, PBX_KIND_CHANNEL), 4);
+	CHECK_INT(pbx_count(p, PBX_KIND_CALL), 2);
+	CHECK(!pbx_call(p, "o1"));
+	n1 = pbx_channel(p, "n1");
+	n2 = pbx_channel(p, "n2");
+	CHECK(n1 && n2 && n1->local_peer == n2 && n2->local_peer == n1);
+	CHECK(n1 && n2 && n1->call == pbx_call(p, "n1") && n2->call == n1->call);
+	CHECK(pbx_call(p, "n3") && pbx_call(p, "n3")->channels.n == 2);
+	pbx_free(p);
+}
+
 static void test_local_pairs(void)
 {
 	struct pbx *p = pbx_new(NULL);
@@ -1583,6 +1624,7 @@ int main(int argc, char **argv)
 	test_hangup_before_list();
 	test_unknown_channels();
 	test_reconnect();
+	test_reconnect_reused_names();
 	test_local_pairs();
 	test_transfer();
 	test_queue_abandon();
