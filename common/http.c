@@ -858,21 +858,18 @@ static const struct transport_ops http_ops = {
 	http_send, http_recv, http_fd, http_pending, http_close,
 };
 
-/* The endpoint for the profile: the URL's path is the http.conf prefix
- * (a trailing endpoint name the user may have written is dropped), then
- * [a]rawman or [a]mxml. Query and fragment are not ours to keep. */
-static char *endpoint(const struct profile *p)
+char *http_base_url(const char *url)
 {
 	static const char *const known[] = {
 		"rawman", "mxml", "arawman", "amxml", "manager", "amanager",
 	};
-	const char *u = p->url, *host = strstr(u, "://");
-	size_t n = strcspn(u, "?#");
+	const char *host = strstr(url, "://");
+	size_t n = strcspn(url, "?#");
 	struct strbuf b = { 0 };
 
-	strbuf_add(&b, u, n);
-	host = host ? host + 3 : u;
-	if (!memchr(host, '/', n - (size_t)(host - u)))
+	strbuf_add(&b, url, n);
+	host = host ? host + 3 : url;
+	if (!memchr(host, '/', n - (size_t)(host - url)))
 		strbuf_add(&b, "/", 1);
 	if (b.p[b.len - 1] != '/') {
 		char *slash = strrchr(b.p, '/');
@@ -884,10 +881,18 @@ static char *endpoint(const struct profile *p)
 		else
 			strbuf_add(&b, "/", 1);
 	}
-	if (p->http_auth == HTTP_AUTH_DIGEST)
-		strbuf_add(&b, "a", 1);
-	strbuf_adds(&b, http_encoding_words[p->http_encoding]);
 	return b.p;
+}
+
+/* The endpoint for the profile: its base URL, then [a]rawman or [a]mxml. */
+static char *endpoint(const struct profile *p)
+{
+	char *base = http_base_url(p->url);
+	char *url = xasprintf("%s%s%s", base, p->http_auth == HTTP_AUTH_DIGEST ? "a" : "",
+			      http_encoding_words[p->http_encoding]);
+
+	free(base);
+	return url;
 }
 
 #ifndef AMI_VERSION

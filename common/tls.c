@@ -226,24 +226,30 @@ static int connect_failed(struct tls *c, CURLcode cc, const struct profile *p, c
 	}
 }
 
-static int tls_setup(struct tls *c, const struct profile *p, int64_t deadline, char *err,
-		     size_t errlen)
+void curl_tls_target(void *curl, const struct profile *p, long timeout_ms)
 {
 	char *url = strchr(p->host, ':') ? xasprintf("https://[%s]:%u/", p->host, p->port)
 		: xasprintf("https://%s:%u/", p->host, p->port);
+
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+	/* AMI is not HTTP: no proxy, no ALPN offer of http/1.1. */
+	curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(curl, CURLOPT_SSL_ENABLE_ALPN, 0L);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+	free(url);
+}
+
+static int tls_setup(struct tls *c, const struct profile *p, int64_t deadline, char *err,
+		     size_t errlen)
+{
 	char *peer = xasprintf("%s port %u", p->host, p->port);
 	int rc;
 
 	curl_common_setup(c->curl, &c->t, c->errbuf);
-	curl_easy_setopt(c->curl, CURLOPT_URL, url);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(c->curl, CURLOPT_PROTOCOLS_STR, "https");
-	/* AMI is not HTTP: no proxy, no ALPN offer of http/1.1. */
-	curl_easy_setopt(c->curl, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c->curl, CURLOPT_SSL_ENABLE_ALPN, 0L);
-	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, deadline < 0 ? 0L : (long)ms_left(deadline));
+	curl_tls_target(c->curl, p, deadline < 0 ? 0L : (long)ms_left(deadline));
 	rc = curl_tls_setup(c->curl, p, peer, err, errlen);
-	free(url);
 	free(peer);
 	return rc;
 }

@@ -1,4 +1,5 @@
-/* transport.h - byte streams under an AMI session (private to common/).
+/* transport.h - byte streams under an AMI session (private to common/, and
+ * to ami doctor, which looks below the session: cmd/doctor_net.c).
  * The session formats and parses; a transport only moves bytes, each call
  * bounded by a deadline (a now_ms() value; 0 = do not wait; -1 = forever). */
 #ifndef AMI_TRANSPORT_H
@@ -44,6 +45,11 @@ int tls_open(struct transport **out, const struct profile *p, int64_t deadline,
 int http_open(struct transport **out, const struct profile *p, int64_t deadline,
 	      char *err, size_t errlen);
 
+/* The base URL of AMI over HTTP for url: its path is the http.conf prefix
+ * (an endpoint name at its end, such as rawman, is dropped; a "/" is
+ * added), without query or fragment. Malloc'd; endpoints are appended. */
+char *http_base_url(const char *url);
+
 /* libcurl helpers shared by tls.c and http.c (curl is a CURL *; curl.h
  * stays out of this header). curl_global_once: RC_OK or RC_CONNECT.
  * curl_common_setup: no signals, error buffer, Ctrl-C aborts transfers
@@ -56,6 +62,9 @@ int curl_global_once(char *err, size_t errlen);
 void curl_common_setup(void *curl, struct transport *t, char *errbuf);
 int curl_tls_setup(void *curl, const struct profile *p, const char *peer, char *err,
 		   size_t errlen);
+/* curl_tls_target: a connect-only handshake with p's host and port, as the
+ * TLS transport makes it (no proxy, no ALPN); timeout_ms 0 = no limit. */
+void curl_tls_target(void *curl, const struct profile *p, long timeout_ms);
 const char *curl_tls_hint(int curl_code, int http);
 const char *curl_reason(void *curl, const char *errbuf, int curl_code);
 

@@ -56,21 +56,55 @@ static void vlog(const char *prefix, const char *fmt, va_list ap)
 	errno = saved;
 }
 
+static struct strbuf *diverted;     /* see log_divert */
+
+void log_divert(struct strbuf *b) { diverted = b; }
+
+/* vlog's line, without the program name, into the diverting buffer. */
+static void vdivert(const char *prefix, const char *fmt, va_list ap)
+{
+	int saved = errno;
+	size_t n = strlen(fmt);
+	char *text;
+	va_list again;
+
+	va_copy(again, ap);
+	int len = vsnprintf(NULL, 0, fmt, ap);
+	text = xmalloc(len > 0 ? (size_t)len + 1 : 1);
+	vsnprintf(text, len > 0 ? (size_t)len + 1 : 1, fmt, again);
+	va_end(again);
+	strbuf_adds(diverted, prefix);
+	strbuf_adds(diverted, text);
+	if (n > 0 && fmt[n - 1] == ':') {
+		strbuf_adds(diverted, " ");
+		strbuf_adds(diverted, strerror(saved));
+	}
+	strbuf_add(diverted, "\n", 1);
+	free(text);
+	errno = saved;
+}
+
 void log_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog("", fmt, ap);
+	if (diverted)
+		vdivert("", fmt, ap);
+	else
+		vlog("", fmt, ap);
 	va_end(ap);
 }
 
 void log_warn(const char *fmt, ...)
 {
 	va_list ap;
-	if (verbosity < 0)
+	if (verbosity < 0 && !diverted)
 		return;
 	va_start(ap, fmt);
-	vlog("warning: ", fmt, ap);
+	if (diverted)
+		vdivert("warning: ", fmt, ap);
+	else
+		vlog("warning: ", fmt, ap);
 	va_end(ap);
 }
 

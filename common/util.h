@@ -37,6 +37,12 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* hidden by -q */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));   /* -v */
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));  /* -vv */
+/* While b is not NULL, log_error and log_warn append their line to b
+ * (without the program name, "\n"-terminated) instead of printing it, -q
+ * or not: ami doctor reports what the layers it calls found. log_info and
+ * log_debug still go to stderr. NULL prints again. */
+struct strbuf;
+void log_divert(struct strbuf *b);
 /* Prints "ami CMD: message" and usage_hint(); returns RC_USAGE. */
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "Try 'ami CMD --help'" on stderr, after a usage error said what was wrong. */

@@ -8,7 +8,7 @@
 # shellcheck disable=SC2207
 
 # All commands, for when `ami --list` cannot run (ami not built or not in PATH).
-_ami_all_commands='action callfile command config originate ping redirect serve shell tail-events top'
+_ami_all_commands='action callfile command config doctor originate ping redirect serve shell tail-events top'
 
 # Options every command accepts (cmd/common.c), and those of them that take
 # an argument (getopt would eat the next word).
@@ -29,6 +29,7 @@ _ami_cmd_options()
 	action)      opts='' args='' ;;
 	command)     opts='' args='' ;;
 	config)      opts='-l --list' args='' ;;
+	doctor)      opts='--sample' args='--sample' ;;
 	originate)   opts='--app --data --context --exten --priority --callerid --ring-timeout
 			--var --account --codecs --early-media --channel-id --other-channel-id
 			--predial-gosub --wait --sync'
@@ -163,7 +164,7 @@ _ami()
 	shell) _filedir ;;   # FILE of commands
 	esac
 } &&
-	complete -F _ami ami ami-action ami-callfile ami-command ami-config ami-originate \
-		ami-ping ami-redirect ami-serve ami-shell ami-tail-events ami-top
+	complete -F _ami ami ami-action ami-callfile ami-command ami-config ami-doctor \
+		ami-originate ami-ping ami-redirect ami-serve ami-shell ami-tail-events ami-top
 
 # ex: filetype=sh

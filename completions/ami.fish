@@ -2,7 +2,7 @@
 # $(FISHCOMPDIR)/ami.fish. tests/docs.bats checks that the options here match
 # `ami COMMAND --help`.
 
-set -l ami_commands action callfile command config originate ping redirect serve shell tail-events top
+set -l ami_commands action callfile command config doctor originate ping redirect serve shell tail-events top
 
 # The ami binary to ask: the one being completed (so ./ami works).
 function __ami_prog
@@ -57,7 +57,7 @@ function __ami_commands
     set -l prog (__ami_prog)
     set -l cmds
     command -q $prog; and set cmds ($prog --list 2>/dev/null)
-    test -n "$cmds"; or set cmds action callfile command config originate ping redirect serve shell tail-events top
+    test -n "$cmds"; or set cmds action callfile command config doctor originate ping redirect serve shell tail-events top
     printf '%s\n' $cmds
 end
 
@@ -116,6 +116,9 @@ complete -c ami -s h -l help -d 'show the help'
 
 # config
 complete -c ami -n '__ami_using config' -s l -l list -d 'print the profile names in the config file'
+
+# doctor
+complete -c ami -n '__ami_using doctor' -l sample -x -d 'measure the event load for SECONDS (default 5; 0 skips)'
 
 # callfile
 complete -c ami -n '__ami_using callfile' -l app -x -d 'run this application on the answered channel'
