@@ -18,6 +18,7 @@
 
 #include "doctor.h"
 #include "secret.h"
+#include "term_safe.h"
 
 const char cmd_doctor_help[] =
 	"usage: ami doctor [--sample SECONDS] [options]\n"
@@ -120,23 +121,6 @@ void divert_text(struct strbuf *lines, char *out, size_t len)
 
 /* ---- printing ------------------------------------------------------------------ */
 
-/* Text from the server reaches the terminal with its control bytes shown
- * as \xNN rather than obeyed. */
-static void put_safe(const char *s, size_t n)
-{
-	size_t run = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c >= 0x20 && c != 0x7f) || c == '\t')
-			continue;
-		out_write(s + run, i - run);
-		out_printf("\\x%02X", c);
-		run = i + 1;
-	}
-	out_write(s + run, n - run);
-}
-
 static void print_json(const struct doctor *d, enum check_id id)
 {
 	const struct check *c = &d->c[id];
@@ -162,10 +146,10 @@ static void print_text(const struct doctor *d, enum check_id id)
 	else
 		out_puts(status_words[c->status]);
 	out_printf("  %-11s ", check_names[id]);
-	put_safe(c->detail.p ? c->detail.p : "", c->detail.len);
+	term_safe_out(c->detail.p ? c->detail.p : "", c->detail.len);
 	if (bad && c->fix.len) {
 		out_puts(" -- fix: ");
-		put_safe(c->fix.p, c->fix.len);
+		term_safe_out(c->fix.p, c->fix.len);
 	}
 	out_puts("\n");
 }

@@ -106,6 +106,17 @@ doctor_timed() {
 	[[ $(line_of events) == PASS*'events/s'*'top: '* ]]
 	! grep -qE '^(WARN|FAIL)' <<<"$output"
 	[[ ${lines[-1]} == "PASS: 7 passed, 2 skipped in "*" s" ]]
+	assert_read_only
+	grep -q '^RECV Command Command=manager show settings ' "$BATS_TEST_TMPDIR/ami.log"
+}
+
+# Doctor changes nothing on the server: every action it sent is one of the
+# read-only ones, and a Command only ever "manager show ...".
+assert_read_only() {
+	wait_log '^RECV Logoff'
+	local bad
+	bad=$(grep '^RECV ' "$BATS_TEST_TMPDIR/ami.log" | grep -vE '^RECV (Login|Challenge|CoreSettings|CoreStatus|Ping|ListCommands|Events|Logoff) |^RECV Command Command=manager show ') || true
+	assert_equal "$bad" ""
 }
 
 @test "--json: nine objects with exactly Check, Status, Detail and Fix, statuses of the four" {
@@ -201,12 +212,14 @@ doctor_timed() {
 }
 
 @test "what the server says reaches the terminal escaped" {
-	# "Asterisk Call Manager/1\e]0;owned\a\e[2J" as a greeting.
+	# "Asterisk Call Manager/1\e]0;owned\a\e[2J", a C1 CSI and a byte
+	# that is not UTF-8 as a greeting.
 	launch_fake "$TESTS_DIR/odd_ports.py" --greet \
-		"$(printf 'Asterisk Call Manager/1\033]0;owned\a\033[2J\r\n' | od -An -tx1 | tr -d ' \n')"
+		"$(printf 'Asterisk Call Manager/1\033]0;owned\a\033[2J\302\2332J\377\r\n' | od -An -tx1 | tr -d ' \n')"
 	run --separate-stderr ami doctor --port "${READY_WORDS[1]}" --sample 0 -t 1
-	[[ $(line_of banner) == *'"Asterisk Call Manager/1\x1B]0;owned\x07\x1B[2J"'* ]]
+	[[ $(line_of banner) == *'"Asterisk Call Manager/1\x1b]0;owned\x07\x1b[2J\xc2\x9b2J\xff"'* ]]
 	! grep -q $'\033' <<<"$output"
+	! grep -q $'\302\233' <<<"$output"
 }
 
 start_tls() {
@@ -293,6 +306,15 @@ start_tls() {
 	[[ $(line_of login) == 'SKIP  login       AMI over HTTP does not answer (see http)' ]]
 }
 
+@test "HTTP with webenabled off: the AMI URIs are a 404, the fix is webenabled = yes" {
+	start_fake_ami_http --http --webenabled no --lifetime 60
+	doctor_timed 3 --url "http://127.0.0.1:$HTTP_PORT/" --sample 0
+	assert_failure 1
+	assert_equal "$(line_of http)" "FAIL  http        POST http://127.0.0.1:$HTTP_PORT/rawman: 404 Not Found (Asterisk/22.10.1) -- fix: webenabled = yes (and enabled = yes) in manager.conf [general], then asterisk -rx 'module reload manager'; if http.conf [general] has prefix = P, the URL is http://127.0.0.1:$HTTP_PORT/P/"
+	[[ $(line_of login) == 'SKIP  login       AMI over HTTP does not answer (see http)' ]]
+	[[ ${lines[-1]} == 'FAIL: http failed; 3 passed, 5 skipped in '* ]]
+}
+
 @test "HTTP: a redirect fails (ami does not follow it); a short httptimeout warns" {
 	start_fake_ami_http --http --http-hostile redirect --lifetime 60
 	run --separate-stderr ami doctor --url "http://127.0.0.1:$HTTP_PORT/" --sample 0
@@ -305,26 +327,63 @@ start_tls() {
 	[[ $(line_of http) == 'WARN  http        '*'session cookie Max-Age 8 s: WaitEvent can wait at most httptimeout - 10 s, so events are polled every second'*' -- fix: httptimeout = 60 in manager.conf [general]' ]]
 }
 
-# A corpus of events, most of them VarSet (dialplan class), for --events.
-varset_corpus() {
-	local i
-	for ((i = 0; i < 8; i++)); do
-		printf 'Event: VarSet\r\nPrivilege: dialplan,all\r\nChannel: PJSIP/201-0000%04d\r\nUniqueid: 1795673843.%d\r\nVariable: BRIDGEPEER\r\nValue: PJSIP/100-00000001\r\n\r\n' "$i" "$i"
-	done
-	printf 'Event: Newchannel\r\nPrivilege: call,all\r\nChannel: PJSIP/100-00000001\r\nChannelState: 4\r\n\r\n'
-	printf 'Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/100-00000001\r\nCause: 16\r\n\r\n'
-}
-
-@test "an event flood with VarSet dominating: WARN names VarSet with the lines that cut it" {
-	varset_corpus >"$BATS_TEST_TMPDIR/corpus.raw"
-	start_fake_ami --events 100000 --event-rate 4000 --corpus "$BATS_TEST_TMPDIR/corpus.raw"
+@test "an event flood with VarSet dominating: WARN names VarSet and Newexten with the lines that cut them" {
+	start_fake_ami --events 100000 --event-rate 4000 --flood-mix VarSet=70,Newexten=20,Hangup=10
 	doctor_timed 4 --sample 1.5
 	assert_success
 	local ev
 	ev=$(line_of events)
-	[[ $ev == 'WARN  events      '*' events/s, '*'top: VarSet '*'(80%), '* ]]
+	[[ $ev == 'WARN  events      '*' events/s, '*'top: VarSet '*'(70%), Newexten '*'(20%), Hangup '* ]]
 	[[ $ev == *'VarSet and Newexten (the dialplan class, which few readers use) are '*'% of the bytes'* ]]
-	[[ $ev == *' -- fix: if no reader needs VarSet: disabledevents = VarSet in manager.conf [general] (for every user); for hello alone, in [hello]: eventfilter(action(exclude),name(VarSet)) =; a reader that wants the others: ami tail-events --exclude-event VarSet'* ]]
+	[[ $ev == *' -- fix: if no reader needs VarSet,Newexten: disabledevents = VarSet,Newexten in manager.conf [general] (for every user); for hello alone, in [hello]: eventfilter(action(exclude),name(VarSet)) = and eventfilter(action(exclude),name(Newexten)) =; or take the dialplan class out of read: read = system,call,log,verbose,agent,user,dtmf,reporting,cdr,agi,cc,aoc,test,security; a reader that wants the others: ami tail-events --exclude-event VarSet --exclude-event Newexten'* ]]
+}
+
+@test "Asterisk 16 with a flood: the banner warns it is out of support, the advice is legacy filters" {
+	# 16 ended in 2023-10 whatever today is; the features name their versions.
+	start_fake_ami --asterisk-version 16.30.0 --events 100000 --event-rate 2000 --flood-mix VarSet=90,Hangup=10
+	run --separate-stderr ami doctor --sample 1
+	assert_success
+	[[ $(line_of banner) == 'WARN  banner      "Asterisk Call Manager/5.0.5" in '*' ms; Asterisk 16.30.0 (CoreSettings); Asterisk 16 is out of support: no more security fixes; it ended in 2023-10; filters with MatchCriteria (Filter action, eventfilter(...) in manager.conf) need 18.26, 20.11, 21.6, 22.1 or later; legacy regex filters work; disabledevents in manager.conf needs 20 or later -- fix: upgrade to a supported release ('*' LTS gets fixes until '* ]]
+	[[ $(line_of events) == *' -- fix: for hello alone, in [hello]: eventfilter = !Event: VarSet; '* ]]
+	[[ $(line_of events) != *disabledevents* ]]
+}
+
+@test "clock skew: the server's Ping Timestamp an hour off warns with NTP as the fix" {
+	start_fake_ami --clock-offset 3600
+	run --separate-stderr ami doctor --sample 0
+	assert_success
+	[[ $(line_of clock) == "WARN  clock       the server's clock is 3600."*" s ahead of ours (Ping Timestamp, round trip "*" ms) -- fix: keep both clocks in sync with NTP (chrony, systemd-timesyncd; timedatectl shows the state)"* ]]
+	[[ ${lines[-1]} == 'WARN: clock warned; '* ]]
+	stop_fake_ami
+	start_fake_ami --clock-offset -1.5
+	run --separate-stderr ami doctor --sample 0 --json
+	assert_success
+	assert_doctor_json "$output"
+	assert_equal "$(status_of clock "$output")" PASS
+	[[ $(jq -r 'select(.Check == "clock") | .Detail' <<<"$output") == "the server's clock is 1.5"*" s behind ours"* ]]
+}
+
+@test "a user without originate, command and system: permissions WARN names what each ami command needs" {
+	start_fake_ami --user lim:pw:call:call
+	AMI_USER=lim AMI_SECRET=pw run --separate-stderr ami doctor --sample 0
+	assert_success
+	[[ $(line_of permissions) == 'WARN  permissions '*' actions allowed (ListCommands); write classes seen: call; without the command class the user'"'"'s read classes and the manager settings cannot be read; no Originate: ami originate needs write = originate; no Command: ami command needs write = command; no Filter: tail-events'"'"' server-side filters (without it Asterisk sends every event and ami drops them), Originate of system applications needs write = system -- fix: in manager.conf [lim]: write = system,call,command,originate, then asterisk -rx '"'manager reload'" ]]
+	[[ $(line_of banner) == *'CoreSettings refused (Permission denied: it needs write = system or reporting); AMI 11.0.0 is Asterisk 22'* ]]
+	[[ ${lines[-1]} == 'WARN: permissions warned; '* ]]
+	AMI_USER=lim AMI_SECRET=pw run --separate-stderr ami doctor --sample 0 --json
+	assert_doctor_json "$output"
+	assert_equal "$(status_of permissions "$output")" WARN
+	assert_read_only
+}
+
+@test "a user with command: manager show user and settings read; allowmultiplelogin = no warns" {
+	start_fake_ami --user ops:pw:system,call:system,call,command,originate --allowmultiplelogin no \
+		--disabledevents Newexten,VarSet --timestampevents --channelvars ACCOUNT
+	AMI_USER=ops AMI_SECRET=pw run --separate-stderr ami doctor --sample 0
+	assert_success
+	[[ $(line_of permissions) == 'WARN  permissions '*' actions allowed (ListCommands); write classes seen: system,call,command,'*'originate'*'; read = system,call; write = system,call,command,originate; ACL (permit/deny) no; allowmultiplelogin no; timestampevents Yes; channelvars ACCOUNT (a ChanVariable header on every channel event); disabledevents Newexten,VarSet; writetimeout is not shown by Asterisk (100 ms unless writetimeout = in [ops]); allowmultiplelogin = no: a second ami as ops (a tail-events service, a cron job) is refused -- fix: allowmultiplelogin = yes in [ops], or one user per client' ]]
+	[[ $(line_of login) == 'PASS  login       plain login as ops accepted in '*'; a second session with MD5 login was refused after 1.'*' s ('*'Authentication failed): '*'or allowmultiplelogin = no for ops' ]]
+	assert_read_only
 }
 
 @test "usage errors exit 2 before anything is checked" {

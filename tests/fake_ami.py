@@ -3390,7 +3390,10 @@ class Session(PbxActions):
         return None
 
     def act_listcommands(self, req):
-        self.send(self.response(req, "Success", LISTCOMMANDS), hold=True)
+        # action_listcommands() lists only the actions the user may run.
+        allowed = [line for name, line, mask in ACTIONS.values()
+                   if not mask or self.writeperm & mask]
+        self.send(self.response(req, "Success", allowed), hold=True)
         return None
 
     def act_coresettings(self, req):
