@@ -385,11 +385,15 @@ static void run_checks(struct doctor *d)
 		return;
 	check_login(d);
 	check_version(d);
-	if (stop_before(d, CK_PERMS, !d->a, "not logged in (see login)"))
+	if (stop_before(d, CK_PERMS, !d->a, "not logged in (see login)") ||
+	    stop_before(d, CK_PERMS, d->stalled, "the server stopped answering (see banner)"))
 		return;
 	check_perms(d);
+	if (stop_before(d, CK_CLOCK, d->stalled, "the server stopped answering (see permissions)"))
+		return;
 	check_clock(d);
-	if (stop_before(d, CK_EVENTS, d->sample_ms == 0, "--sample 0"))
+	if (stop_before(d, CK_EVENTS, d->stalled, "the server stopped answering (see clock)") ||
+	    stop_before(d, CK_EVENTS, d->sample_ms == 0, "--sample 0"))
 		return;
 	check_events(d);
 }

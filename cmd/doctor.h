@@ -63,6 +63,7 @@ struct doctor {
 	char *banner;               /* the greeting line, if read */
 	int asterisk[3];            /* version from CoreSettings (or Server:), 0 unknown */
 	struct ami *a;              /* the logged-in session */
+	int stalled;                /* an action on it went unanswered: it is stuck */
 	unsigned write_perm;        /* write classes known to be held */
 	unsigned read_perm;         /* from manager show user; 0 unknown */
 	int read_known, write_known;  /* manager show user was read */

@@ -77,7 +77,20 @@ static int action(struct doctor *d, struct ami_msg *reply, const char *name, con
 		ami_msg_add(&act, k1, v1);
 	rc = ami_action_until(d->a, &act, reply, doctor_deadline(d));
 	ami_msg_free(&act);
+	if (rc == RC_TIMEOUT)
+		d->stalled = 1;
 	return rc;
+}
+
+/* An action of check id went unanswered although the login was: Asterisk
+ * (or what is in front of it) has stopped answering this session, and the
+ * checks after this one are skipped rather than each waiting -t. */
+static void stalled(struct doctor *d, enum check_id id, const char *action_name)
+{
+	check_note(d, id, ST_FAIL, "%s: %s", action_name, ami_error(d->a));
+	check_fix(d, id, "Asterisk answered the login but not %s within %.1f s: it is "
+		  "overloaded or stuck (asterisk -rx 'core show taskprocessors' shows the queues; "
+		  "a longer -t tells which)", action_name, d->timeout_ms / 1000.0);
 }
 
 /* The lines of a Command's output (Output: headers, or an old server's
@@ -346,6 +359,8 @@ void check_version(struct doctor *d)
 	else if (rc == RC_ACTION)
 		check_note(d, CK_BANNER, ST_PASS, "CoreSettings refused (%s: it needs write = system "
 			   "or reporting)", ami_error(d->a));
+	else if (rc == RC_TIMEOUT)
+		stalled(d, CK_BANNER, "CoreSettings");
 	if (!ver && d->asterisk[0])
 		check_note(d, CK_BANNER, ST_PASS, "Asterisk %d.%d.%d (HTTP Server header)",
 			   d->asterisk[0], d->asterisk[1], d->asterisk[2]);
@@ -458,14 +473,18 @@ static void read_manager_cli(struct doctor *d)
 	struct strbuf out = { 0 };
 	char *cmd = xasprintf("manager show user %s", d->p.username);
 
-	if (cli(d, cmd, &out) == RC_OK)
+	int rc = cli(d, cmd, &out);
+
+	if (rc == RC_OK)
 		read_user(d, out.p);
-	else
+	else if (rc != RC_TIMEOUT)
 		note_cli_error(d, "manager show user", &out);
-	if (cli(d, "manager show settings", &out) == RC_OK)
+	if (rc != RC_TIMEOUT && (rc = cli(d, "manager show settings", &out)) == RC_OK)
 		read_settings(d, out.p);
-	else
+	else if (rc != RC_TIMEOUT)
 		note_cli_error(d, "manager show settings", &out);
+	if (rc == RC_TIMEOUT)
+		stalled(d, CK_PERMS, "Command (manager show ...)");
 	free(cmd);
 	strbuf_free(&out);
 }
@@ -509,9 +528,14 @@ void check_perms(struct doctor *d)
 	struct ami_msg reply;
 	struct listed l;
 	struct strbuf held = { 0 };
+	int rc;
 
 	ami_msg_init(&reply);
-	if (action(d, &reply, "ListCommands", NULL, NULL) != RC_OK) {
+	if ((rc = action(d, &reply, "ListCommands", NULL, NULL)) == RC_TIMEOUT) {
+		stalled(d, CK_PERMS, "ListCommands");
+		ami_msg_free(&reply);
+		return check_done(d, CK_PERMS);
+	} else if (rc != RC_OK) {
 		check_note(d, CK_PERMS, ST_WARN, "ListCommands failed: %s", ami_error(d->a));
 		check_fix(d, CK_PERMS, "Asterisk answers ListCommands for any user: is a proxy in "
 			  "front of it?");
@@ -555,7 +579,9 @@ void check_clock(struct doctor *d)
 	rc = action(d, &reply, "Ping", NULL, NULL);
 	after = now_wall();
 	ts = rc == RC_OK ? ami_msg_get(&reply, "Timestamp") : NULL;
-	if (rc != RC_OK) {
+	if (rc == RC_TIMEOUT) {
+		stalled(d, CK_CLOCK, "Ping");
+	} else if (rc != RC_OK) {
 		check_note(d, CK_CLOCK, ST_FAIL, "Ping failed: %s", ami_error(d->a));
 		check_fix(d, CK_CLOCK, "Asterisk must answer Ping (any user may)");
 	} else if (!ts || !*ts) {

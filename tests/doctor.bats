@@ -160,6 +160,16 @@ assert_read_only() {
 	[[ $(line_of permissions) == 'SKIP  permissions not logged in (see login)' ]]
 }
 
+@test "a server that answers the login, then nothing: one FAIL, the rest skipped, within a few -t" {
+	start_fake_ami --hostile no-read
+	doctor_timed 5 --sample 1 -t 1
+	assert_failure 1
+	[[ $(line_of banner) == 'FAIL  banner      "Asterisk Call Manager/11.0.0" in '*' ms; CoreSettings: timed out after 1.0 s waiting for the response to CoreSettings; AMI 11.0.0 is Asterisk 22 -- fix: Asterisk answered the login but not CoreSettings within 1.0 s: it is overloaded or stuck ('* ]]
+	[[ $(line_of login) == PASS* ]]
+	assert_equal "$(grep -c 'the server stopped answering (see banner)$' <<<"$output")" 3
+	[[ ${lines[-1]} == 'FAIL: banner failed; '* ]]
+}
+
 @test "unknown profile: config FAIL, every other check SKIP, exit 3" {
 	write_profile <<-EOF
 	[pbx1]
@@ -308,7 +318,7 @@ start_tls() {
 
 @test "HTTP with webenabled off: the AMI URIs are a 404, the fix is webenabled = yes" {
 	start_fake_ami_http --http --webenabled no --lifetime 60
-	doctor_timed 3 --url "http://127.0.0.1:$HTTP_PORT/" --sample 0
+	doctor_timed 5 --url "http://127.0.0.1:$HTTP_PORT/" --sample 0 -t 2
 	assert_failure 1
 	assert_equal "$(line_of http)" "FAIL  http        POST http://127.0.0.1:$HTTP_PORT/rawman: 404 Not Found (Asterisk/22.10.1) -- fix: webenabled = yes (and enabled = yes) in manager.conf [general], then asterisk -rx 'module reload manager'; if http.conf [general] has prefix = P, the URL is http://127.0.0.1:$HTTP_PORT/P/"
 	[[ $(line_of login) == 'SKIP  login       AMI over HTTP does not answer (see http)' ]]
