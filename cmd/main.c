@@ -22,7 +22,7 @@ const struct cmd cmd_table[] = {
 	{ "callfile", cmd_callfile, cmd_callfile_help, "build, check, schedule and spool call files", 0 },
 	{ "command", cmd_command, cmd_command_help, "run an Asterisk CLI command", CMD_FANOUT },
 	{ "config", cmd_config, cmd_config_help, "show the resolved settings of a profile", 0 },
-	{ "doctor", cmd_doctor, cmd_doctor_help, "diagnose the AMI of a profile, with the fix for each problem", 0 },
+	{ "doctor", cmd_doctor, cmd_doctor_help, "diagnose the AMI of a profile, with the fix for each problem", CMD_FANOUT },
 	{ "originate", cmd_originate, cmd_originate_help, "place a call; --wait follows it to its answer or hangup", 0 },
 	{ "ping", cmd_ping, cmd_ping_help, "check that the AMI answers, with round-trip times", CMD_FANOUT },
 	{ "redirect", cmd_redirect, cmd_redirect_help, "move a channel, or both legs of a call, in the dialplan", 0 },

@@ -237,6 +237,20 @@ EOF
 	(( SECONDS - t0 <= $(time_bound 3) ))
 }
 
+@test "doctor: one whole report per profile, every line tagged; the failed one decides the exit" {
+	start_pbx up
+	add_profile down "$(free_port)"
+	run --separate-stderr ami --config "$CFG" -t 2 -p up,down doctor
+	assert_failure 1
+	[ "$(grep -c '^up:  *PASS  *login' <<<"$output")" = 1 ]
+	[ "$(grep -c '^down: FAIL  *route' <<<"$output")" = 1 ]
+	# the reports are whole: every up line before the first down line
+	[ "$(grep -o '^[a-z]*:' <<<"$output" | uniq | tr -d '\n')" = "up:down:" ]
+	[[ $stderr == *"1 of 2 profiles failed"* ]]
+	run ami --config "$CFG" -t 2 -p up,down doctor --json
+	[ "$(grep -c '^{"AmiProfile":"down","Check":"route","Status":"FAIL"' <<<"$output")" = 1 ]
+}
+
 @test "commands that act on one PBX refuse a list (exit 2); --secret-stdin too" {
 	add_profile a 5038
 	add_profile b 5038
