@@ -41,9 +41,6 @@ enum {
 #define PERM_ALL 0x7fffffffu
 /* bits -> "call,originate" (in Asterisk's order, "<none>" for 0), into b. */
 void perm_text(unsigned mask, struct strbuf *b);
-/* Whether Asterisk v has filters with MatchCriteria (the Filter action's,
- * manager.conf's eventfilter(...)): 18.26, 20.11, 21.6, 22.1 and later. */
-int has_match_criteria(const int v[3]);
 
 struct doctor {
 	struct profile p;

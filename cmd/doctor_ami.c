@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "doctor.h"
+#include "filter.h"
 
 /* ---- permission classes ------------------------------------------------------------ */
 
@@ -317,20 +318,26 @@ static void note_support(struct doctor *d, int major)
 	}
 }
 
-int has_match_criteria(const int v[3])
-{
-	return v[0] >= 23 || (v[0] == 22 && v[1] >= 1) || (v[0] == 21 && v[1] >= 6) ||
-	       (v[0] == 20 && v[1] >= 11) || (v[0] == 18 && v[1] >= 26);
-}
-
+/* What tail-events can push to this version (filter.c decides the same). */
 static void note_features(struct doctor *d)
 {
 	const int *v = d->asterisk;
 
-	if (!has_match_criteria(v))
+	switch (asterisk_match_criteria(v)) {
+	case MC_YES:
+		check_note(d, CK_BANNER, ST_PASS, "Filter takes MatchCriteria: tail-events pushes "
+			   "exact server-side filters");
+		break;
+	case MC_UNKNOWN:
+		check_note(d, CK_BANNER, ST_PASS, "MatchCriteria in 18.26 and later 18.x is not "
+			   "settled: tail-events asks with a probe Filter");
+		break;
+	case MC_NO:
 		check_note(d, CK_BANNER, ST_PASS, "filters with MatchCriteria (Filter action, "
 			   "eventfilter(...) in manager.conf) need 18.26, 20.11, 21.6, 22.1 or later; "
 			   "legacy regex filters work");
+		break;
+	}
 	if (v[0] < 20)
 		check_note(d, CK_BANNER, ST_PASS, "disabledevents in manager.conf needs 20 or later");
 }

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "doctor.h"
+#include "filter.h"
 
 #define WRITETIMEOUT_MS 100
 #define SOCKET_BUFFER (128.0 * 1024)
@@ -215,7 +216,7 @@ static void advise(struct doctor *d, const char *names)
 		char one[64];
 		snprintf(one, sizeof one, "%.*s", (int)len, n);
 		dialplan_only &= !strcmp(one, "VarSet") || !strcmp(one, "Newexten");
-		add_filter_line(&filters, one, !known || has_match_criteria(v));
+		add_filter_line(&filters, one, !known || asterisk_match_criteria(v) != MC_NO);
 		strbuf_adds(&tail, " --exclude-event ");
 		strbuf_adds(&tail, one);
 		n += len + (n[len] == ',');

@@ -299,7 +299,7 @@ start_tls() {
 	run --separate-stderr ami doctor --url "http://127.0.0.1:$HTTP_PORT/" --sample 1
 	assert_success
 	[[ $(line_of http) == "PASS  http        http://127.0.0.1:$HTTP_PORT/rawman answers (text/plain, Asterisk/22.10.1); mxml answers; session cookie Max-Age 60 s (httptimeout); digest authentication (/arawman) available" ]]
-	[[ $(line_of banner) == 'PASS  banner      AMI over HTTP has no greeting; Asterisk 22.10.1 (CoreSettings)' ]]
+	[[ $(line_of banner) == 'PASS  banner      AMI over HTTP has no greeting; Asterisk 22.10.1 (CoreSettings); Filter takes MatchCriteria: tail-events pushes exact server-side filters' ]]
 	[[ $(line_of events) == PASS* ]]
 	run --separate-stderr ami doctor --url "http://127.0.0.1:$HTTP_PORT/" --http-auth digest \
 		--http-encoding mxml --sample 0 --json
