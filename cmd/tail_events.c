@@ -17,8 +17,13 @@
  *
  * Output is flushed whenever no more input is already buffered, just
  * before waiting: a pipe sees each event at once, a burst goes out in large
- * writes. */
+ * writes.
+ *
+ * --from reads a recording (common/recording.c) instead of a session: the
+ * same filters, stop conditions and formats, with each event's ReceivedAt
+ * standing in for the clock (section "recordings" at the end). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <regex.h>
 #include <signal.h>
@@ -33,6 +38,7 @@
 #include "fanout.h"
 #include "filter.h"
 #include "glob.h"
+#include "recording.h"
 #include "term_safe.h"
 
 const char cmd_tail_events_help[] =
@@ -58,11 +64,17 @@ const char cmd_tail_events_help[] =
 	"      --idle SECONDS      exit 6 when no event was printed for SECONDS\n"
 	"      --reconnect         on connection loss reconnect, and mark the gap\n"
 	"      --timestamp         add the receive time to each event\n"
-	"      --buffer SIZE       queue for a slow reader, e.g. 512K, 64M (default 64M)\n";
+	"      --buffer SIZE       queue for a slow reader, e.g. 512K, 64M (default 64M)\n"
+	"      --from FILE         read a recording (what --format raw or json --timestamp\n"
+	"                          wrote; - for stdin) instead of connecting; --idle then\n"
+	"                          counts recording time; exit 7 if it is damaged\n"
+	"      --speed X           replay X times as fast as recorded (default: at once)\n"
+	"      --realtime          replay at the pace it was recorded (--speed 1)\n";
 
 enum {
 	OPT_EVENTS_MASK = OPT_CMD_BASE, OPT_EXCLUDE, OPT_MATCH, OPT_NO_SERVER_FILTER,
-	OPT_UNTIL, OPT_IDLE, OPT_RECONNECT, OPT_TIMESTAMP, OPT_BUFFER,
+	OPT_UNTIL, OPT_IDLE, OPT_RECONNECT, OPT_TIMESTAMP, OPT_BUFFER, OPT_FROM, OPT_SPEED,
+	OPT_REALTIME,
 };
 
 static const struct option longopts[] = {
@@ -78,6 +90,9 @@ static const struct option longopts[] = {
 	{ "reconnect", no_argument, NULL, OPT_RECONNECT },
 	{ "timestamp", no_argument, NULL, OPT_TIMESTAMP },
 	{ "buffer", required_argument, NULL, OPT_BUFFER },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "speed", required_argument, NULL, OPT_SPEED },
+	{ "realtime", no_argument, NULL, OPT_REALTIME },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -122,6 +137,9 @@ struct tail {
 	unsigned long count, buffer;
 	int idle_ms;
 	int reconnect, timestamp, server_filter;
+	int mask_set;                   /* --events-mask was given */
+	const char *from;               /* --from: a recording, "-" for stdin */
+	double speed;                   /* --speed; 0: as fast as it goes */
 	/* state */
 	struct ctx *ctx;
 	struct profile prof;
@@ -140,6 +158,7 @@ struct tail {
 	unsigned rng;
 	time_t clock_sec;               /* second of the cached date strings */
 	char clock_date[32], clock_zone[8];
+	const struct rec_event *replayed;   /* the event of a recording being printed */
 	unsigned long drop_unlogged;
 	int64_t drop_logged_at;
 };
@@ -241,11 +260,19 @@ static int wanted_name(const struct tail *t, const char *name, size_t len)
 	return 1;
 }
 
+/* Splits an event's header lines if they are not yet (a recording's
+ * events come split). */
+static void split(struct tail *t, struct ami_view *ev)
+{
+	if (!ev->h)
+		ami_split(t->a, ev);
+}
+
 /* --match: splits the event when it must look at its headers. */
 static int wanted_headers(struct tail *t, struct ami_view *ev)
 {
 	if (t->nmatches)
-		ami_split(t->a, ev);
+		split(t, ev);
 	for (size_t i = 0; i < t->nmatches; i++)
 		if (!match_view(&t->matches[i], ev))
 			return 0;
@@ -260,7 +287,7 @@ static int until_hit(struct tail *t, struct ami_view *ev)
 			continue;
 		if (!t->untils[i].m.key)
 			return 1;
-		ami_split(t->a, ev);
+		split(t, ev);
 		if (match_view(&t->untils[i].m, ev))
 			return 1;
 	}
@@ -304,12 +331,42 @@ static size_t format_time(struct tail *t, const struct timespec *ts, int full, c
 				full ? t->clock_zone : "");
 }
 
+/* The time an event was received: now, or when it was recorded (shown as
+ * the recording machine showed it, in its UTC offset). */
 static size_t time_now(struct tail *t, int full, char *out)
 {
 	struct timespec ts;
+	const struct rec_event *ev = t->replayed;
 
+	if (ev && ev->at) {
+		int64_t local = ev->at + (int64_t)ev->tz * 60000;
+		int64_t sec = local / 1000 - (local % 1000 < 0);
+		struct tm tm;
+		time_t tsec = (time_t)sec;
+		int n = 0, tz = ev->tz < 0 ? -ev->tz : ev->tz;
+
+		gmtime_r(&tsec, &tm);
+		if (full)
+			n = (int)strftime(out, 32, "%Y-%m-%dT", &tm);
+		n += snprintf(out + n, 48 - (size_t)n, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min,
+			      tm.tm_sec, (int)(local - sec * 1000));
+		if (full)
+			n += snprintf(out + n, 48 - (size_t)n, "%c%02d:%02d", ev->tz < 0 ? '-' : '+',
+				      tz / 60, tz % 60);
+		return (size_t)n;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return format_time(t, &ts, full, out);
+}
+
+/* ReceivedAt for --timestamp: a recorded one as it was written. */
+static size_t stamp(struct tail *t, char *out)
+{
+	const struct rec_event *ev = t->replayed;
+
+	if (ev && ev->at_text)
+		return (size_t)snprintf(out, 48, "%s", ev->at_text);
+	return time_now(t, 1, out);
 }
 
 static void iso_time(struct tail *t, double when, char *out)
@@ -407,7 +464,7 @@ static int format_msg(struct tail *t, struct ami_msg *m)
 	}
 	if (t->timestamp) {
 		char ts[48];
-		time_now(t, 1, ts);
+		stamp(t, ts);
 		ami_msg_add(m, "ReceivedAt", ts);
 	}
 	return out_msg(m);
@@ -424,7 +481,7 @@ static int format_event(struct tail *t, struct ami_view *v)
 		size_t n;
 		if (!t->timestamp)
 			return out_write(v->wire, v->wire_len);
-		n = time_now(t, 1, ts);
+		n = stamp(t, ts);
 		out_write(v->wire, v->body);
 		out_write("ReceivedAt: ", 12);
 		out_write(ts, n);
@@ -436,7 +493,7 @@ static int format_event(struct tail *t, struct ami_view *v)
 		if (rc != RC_CONTINUE)
 			return rc;
 	}
-	ami_split(t->a, v);
+	split(t, v);
 	if (f == OUT_TEXT)
 		return text_line(t, v);
 	if (!t->timestamp)
@@ -1024,6 +1081,20 @@ static int parse_size(const char *s, unsigned long *out)
 	return 0;
 }
 
+/* A replay speed: a positive decimal number, at most a million. */
+static int parse_speed(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0 && v <= 1e6))
+		return -1;
+	*out = v;
+	return 0;
+}
+
 static int parse_option(struct tail *t, int ch, char *arg)
 {
 	unsigned long n;
@@ -1034,6 +1105,7 @@ static int parse_option(struct tail *t, int ch, char *arg)
 		if ((rc = check_user_value("--events-mask", arg)) != RC_OK)
 			return rc;
 		t->mask = arg;
+		t->mask_set = 1;
 		break;
 	case 'e':           /* names may go to the server in a Filter */
 		if ((rc = check_user_value("--event", arg)) != RC_OK)
@@ -1073,6 +1145,12 @@ static int parse_option(struct tail *t, int ch, char *arg)
 					   arg);
 		t->buffer = n;
 		break;
+	case OPT_FROM: t->from = arg; break;
+	case OPT_SPEED:
+		if (parse_speed(arg, &t->speed) != 0)
+			return usage_error("--speed: not a positive number: %s", arg);
+		break;
+	case OPT_REALTIME: t->speed = 1; break;
 	default:
 		return ctx_option(t->ctx, ch, arg);
 	}
@@ -1171,6 +1249,132 @@ static int run(struct tail *t)
 	return finish(t, rc == RC_CONTINUE ? RC_OK : rc);
 }
 
+/* ---------- recordings (--from) ---------- */
+
+/* Waits until the time the event is due at --speed (its ReceivedAt after
+ * the first one's, divided by the speed, after the replay began), writing
+ * what waits meanwhile. An event without a time, or earlier than the one
+ * before (a clock set back), is due at once. */
+static int pace(struct tail *t, const struct rec_event *ev, int64_t *first_at, int64_t start)
+{
+	int64_t due;
+	int left, rc;
+
+	if (t->speed <= 0 || !ev->at)
+		return RC_CONTINUE;
+	if (!*first_at)
+		*first_at = ev->at;
+	due = start + (int64_t)((double)(ev->at - *first_at) / t->speed);
+	if (ms_left(due) > 0 && out_flush() != RC_OK)
+		return RC_IO;
+	while ((left = ms_left(due)) > 0)
+		if ((rc = wait_io(-1, left)) != RC_CONTINUE)
+			return rc;
+	return RC_CONTINUE;
+}
+
+/* --idle in recording time: the live stream would have stopped (exit 6)
+ * when nothing was printed for that long before this event came. */
+static int idle_gap(struct tail *t, const struct rec_event *ev, int64_t *last)
+{
+	if (t->idle_ms <= 0 || !ev->at)
+		return RC_CONTINUE;
+	if (!*last)
+		*last = ev->at;
+	if (ev->at - *last <= t->idle_ms)
+		return RC_CONTINUE;
+	log_warn("no event for %.1f s of the recording (--idle)", t->idle_ms / 1000.0);
+	return RC_TIMEOUT;
+}
+
+/* The next event of the recording, reading more when none is buffered;
+ * output is flushed before a read, which may wait (a pipe). 1 an event, 0
+ * its end, or an RC_* code. */
+static int next_recorded(struct tail *t, struct rec_reader *r, int fd, struct rec_event *ev)
+{
+	for (;;) {
+		int got = rec_next(r, ev);
+		if (got > 0)
+			return 1;
+		if (got < 0 || rec_done(r)) {
+			if (got == 0)
+				return 0;
+			log_error("%s: %s", strcmp(t->from, "-") ? t->from : "stdin", rec_error(r));
+			return rec_rc(r);
+		}
+		if (out_flush() != RC_OK)
+			return RC_IO;
+		if (rec_read(r, fd) < 0 && !rec_rc(r) && interrupted)
+			return stop_rc();
+	}
+}
+
+/* Prints the events of the recording as the live stream printed them,
+ * until its end or a stop condition. */
+static int replay(struct tail *t, struct rec_reader *r, int fd)
+{
+	struct rec_event ev;
+	int64_t first_at = 0, last_printed = 0, start = now_ms();
+	int shows_time = t->timestamp || out_get_format() == OUT_TEXT;
+	unsigned long untimed = 0;
+	int got, rc = RC_CONTINUE;
+
+	while (rc == RC_CONTINUE && (got = next_recorded(t, r, fd, &ev)) == 1) {
+		unsigned long before = t->printed;
+		untimed += shows_time && !ev.at;
+		if ((rc = idle_gap(t, &ev, &last_printed)) != RC_CONTINUE ||
+		    (rc = pace(t, &ev, &first_at, start)) != RC_CONTINUE)
+			break;
+		t->replayed = &ev;
+		rc = take_event(t, &ev.v);
+		t->replayed = NULL;
+		if (t->printed != before)
+			last_printed = ev.at;
+		if (rc == RC_CONTINUE && interrupted)
+			rc = stop_rc();
+	}
+	if (rc == RC_CONTINUE)
+		rc = got == 0 ? RC_OK : got;
+	if (untimed && rc != RC_IO)
+		log_warn("%lu events had no ReceivedAt (recorded without --timestamp?): "
+			 "shown with the time they were replayed", untimed);
+	return rc;
+}
+
+/* --from: opens the recording and replays it. */
+static int run_recording(struct tail *t)
+{
+	int fd = strcmp(t->from, "-") ? open(t->from, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+	struct rec_reader *r;
+	int rc;
+
+	if (fd < 0) {
+		log_error("%s:", t->from);
+		return RC_IO;
+	}
+	r = rec_new();
+	t->split = 1;
+	rc = replay(t, r, fd);
+	log_info("%llu bytes of recording read, %lu responses skipped",
+		 (unsigned long long)rec_bytes(r), rec_skipped(r));
+	rec_free(r);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return finish(t, rc);
+}
+
+/* Options that ask a server for something mean nothing with --from. */
+static int check_from(const struct tail *t)
+{
+	if (!t->from)
+		return t->speed > 0 ? usage_error("--speed and --realtime need --from") : RC_OK;
+	if (t->reconnect)
+		return usage_error("--reconnect: no connection with --from");
+	if (t->mask_set)
+		return usage_error("--events-mask: no server to ask with --from");
+	return RC_OK;
+}
+
 int cmd_tail_events(int argc, char **argv, struct ctx *ctx)
 {
 	struct tail t;
@@ -1182,8 +1386,10 @@ int cmd_tail_events(int argc, char **argv, struct ctx *ctx)
 		rc = parse_option(&t, ch, optarg);
 	if (rc == CTX_CONTINUE && optind < argc)
 		rc = usage_error("unexpected argument \"%s\"", argv[optind]);
+	if (rc == CTX_CONTINUE && (rc = check_from(&t)) == RC_OK)
+		rc = CTX_CONTINUE;
 	if (rc == CTX_CONTINUE)
-		rc = run(&t);
+		rc = t.from ? run_recording(&t) : run(&t);
 	tail_free(&t);
 	return rc;
 }

@@ -50,9 +50,9 @@ _ami_cmd_options()
 		args='--listen --speed --write-timeout' ;;
 	shell)       opts='-k --keep-going' args='' ;;
 	tail-events) opts='--events-mask -e --event --exclude-event --match --no-server-filter
-			-c --count --until --idle --reconnect --timestamp --buffer'
+			-c --count --until --idle --reconnect --timestamp --buffer --from --speed --realtime'
 		args='--events-mask -e --event --exclude-event --match -c --count --until --idle
-			--buffer' ;;
+			--buffer --from --speed' ;;
 	top)         opts='--view --once --watch --sort --reverse --filter --no-color --events-mask'
 		args='--view --watch --sort --filter --events-mask' ;;
 	*)           opts='' args='' ;;
@@ -75,7 +75,7 @@ _ami_option_value()
 	--auth) COMPREPLY=($(compgen -W 'plain md5' -- "$cur")) ;;
 	--http-auth) COMPREPLY=($(compgen -W 'cookie digest' -- "$cur")) ;;
 	--http-encoding) COMPREPLY=($(compgen -W 'rawman mxml' -- "$cur")) ;;
-	--config | --secret-file | --cacert) _filedir ;;
+	--config | --secret-file | --cacert | --from) _filedir ;;
 	-H | --host) _known_hosts_real -- "$cur" ;;
 	--url) COMPREPLY=($(compgen -W 'http:// https://' -- "$cur")) && compopt -o nospace 2>/dev/null ;;
 	--install) _filedir -d ;;

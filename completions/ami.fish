@@ -189,6 +189,9 @@ complete -c ami -n '__ami_using tail-events' -l idle -x -d 'exit 6 when no event
 complete -c ami -n '__ami_using tail-events' -l reconnect -d 'on connection loss reconnect, and mark the gap'
 complete -c ami -n '__ami_using tail-events' -l timestamp -d 'add the receive time to each event'
 complete -c ami -n '__ami_using tail-events' -l buffer -x -d 'queue for a slow reader, e.g. 512K, 64M (default 64M)'
+complete -c ami -n '__ami_using tail-events' -l from -r -F -d 'read a recording instead of connecting'
+complete -c ami -n '__ami_using tail-events' -l speed -x -d 'replay X times as fast as recorded'
+complete -c ami -n '__ami_using tail-events' -l realtime -d 'replay at the pace it was recorded'
 
 # serve (FILE: the recording)
 complete -c ami -n '__ami_using serve' -l listen -x -a '127.0.0.1:5038 127.0.0.1:0' -d 'address to listen on (default 127.0.0.1:5038)'
