@@ -62,6 +62,7 @@ bench: ami bench/out/evsrc bench/out/maxrss bench/out/msg_bench bench/out/state_
 	python3 bench/bench.py
 	python3 bench/serve_bench.py
 	python3 bench/filter_bench.py
+	python3 bench/calls_bench.py
 
 # ping and tail-events over many profiles at once (issue 14's figures).
 bench-fanout: ami bench/out/evsrc

@@ -123,6 +123,7 @@ int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx);
 
 int cmd_action(int argc, char **argv, struct ctx *ctx);
 int cmd_callfile(int argc, char **argv, struct ctx *ctx);
+int cmd_calls(int argc, char **argv, struct ctx *ctx);
 int cmd_command(int argc, char **argv, struct ctx *ctx);
 int cmd_config(int argc, char **argv, struct ctx *ctx);
 int cmd_doctor(int argc, char **argv, struct ctx *ctx);
@@ -134,7 +135,7 @@ int cmd_shell(int argc, char **argv, struct ctx *ctx);
 int cmd_tail_events(int argc, char **argv, struct ctx *ctx);
 int cmd_top(int argc, char **argv, struct ctx *ctx);
 
-extern const char cmd_action_help[], cmd_callfile_help[], cmd_command_help[],
+extern const char cmd_action_help[], cmd_callfile_help[], cmd_calls_help[], cmd_command_help[],
 	cmd_config_help[], cmd_doctor_help[], cmd_originate_help[], cmd_ping_help[],
 	cmd_redirect_help[], cmd_serve_help[], cmd_shell_help[], cmd_tail_events_help[],
 	cmd_top_help[];

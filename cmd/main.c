@@ -20,6 +20,7 @@
 const struct cmd cmd_table[] = {
 	{ "action", cmd_action, cmd_action_help, "send any AMI action, lists aggregated", CMD_FANOUT },
 	{ "callfile", cmd_callfile, cmd_callfile_help, "build, check, schedule and spool call files", 0 },
+	{ "calls", cmd_calls, cmd_calls_help, "the calls up now; --follow: a record of each call as it ends", 0 },
 	{ "command", cmd_command, cmd_command_help, "run an Asterisk CLI command", CMD_FANOUT },
 	{ "config", cmd_config, cmd_config_help, "show the resolved settings of a profile", 0 },
 	{ "doctor", cmd_doctor, cmd_doctor_help, "diagnose the AMI of a profile, with the fix for each problem", CMD_FANOUT },

@@ -8,7 +8,7 @@
 # shellcheck disable=SC2207
 
 # All commands, for when `ami --list` cannot run (ami not built or not in PATH).
-_ami_all_commands='action callfile command config doctor originate ping redirect serve shell tail-events top'
+_ami_all_commands='action callfile calls command config doctor originate ping redirect serve shell tail-events top'
 
 # Options every command accepts (cmd/common.c), and those of them that take
 # an argument (getopt would eat the next word).
@@ -46,6 +46,7 @@ _ami_cmd_options()
 		args='--app --data --context --exten --priority --callerid --wait-time
 			--max-retries --retry-time --account --set --codecs --at --in --spool --name
 			--owner --tmp-dir' ;;
+	calls)       opts='-f --follow -c --count --idle --reconnect --from' args='-c --count --idle --from' ;;
 	serve)       opts='--listen --speed --realtime --loop --write-timeout'
 		args='--listen --speed --write-timeout' ;;
 	shell)       opts='-k --keep-going' args='' ;;
@@ -164,7 +165,7 @@ _ami()
 	shell) _filedir ;;   # FILE of commands
 	esac
 } &&
-	complete -F _ami ami ami-action ami-callfile ami-command ami-config ami-doctor \
+	complete -F _ami ami ami-action ami-callfile ami-calls ami-command ami-config ami-doctor \
 		ami-originate ami-ping ami-redirect ami-serve ami-shell ami-tail-events ami-top
 
 # ex: filetype=sh

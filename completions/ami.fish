@@ -2,7 +2,7 @@
 # $(FISHCOMPDIR)/ami.fish. tests/docs.bats checks that the options here match
 # `ami COMMAND --help`.
 
-set -l ami_commands action callfile command config doctor originate ping redirect serve shell tail-events top
+set -l ami_commands action callfile calls command config doctor originate ping redirect serve shell tail-events top
 
 # The ami binary to ask: the one being completed (so ./ami works).
 function __ami_prog
@@ -57,7 +57,7 @@ function __ami_commands
     set -l prog (__ami_prog)
     set -l cmds
     command -q $prog; and set cmds ($prog --list 2>/dev/null)
-    test -n "$cmds"; or set cmds action callfile command config doctor originate ping redirect serve shell tail-events top
+    test -n "$cmds"; or set cmds action callfile calls command config doctor originate ping redirect serve shell tail-events top
     printf '%s\n' $cmds
 end
 
@@ -116,6 +116,13 @@ complete -c ami -s h -l help -d 'show the help'
 
 # config
 complete -c ami -n '__ami_using config' -s l -l list -d 'print the profile names in the config file'
+
+# calls
+complete -c ami -n '__ami_using calls' -s f -l follow -d 'print each call as it ends'
+complete -c ami -n '__ami_using calls' -s c -l count -x -d 'stop after N calls'
+complete -c ami -n '__ami_using calls' -l idle -x -d 'exit 6 when no call ended for SECONDS'
+complete -c ami -n '__ami_using calls' -l reconnect -d 'on connection loss reconnect; calls across the gap marked incomplete'
+complete -c ami -n '__ami_using calls' -l from -r -F -d 'the records of a recording'
 
 # doctor
 complete -c ami -n '__ami_using doctor' -l sample -x -d 'measure the event load for SECONDS (default 5; 0 skips)'
