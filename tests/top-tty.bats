@@ -39,6 +39,19 @@ panel_start() {
 	wait_screen '^ami top '
 }
 
+# panel_kill: ends the tmux server and waits until it is gone, so that the
+# next panel_start does not meet the old server on the same socket ("server
+# exited unexpectedly").
+panel_kill() {
+	local i
+	tmux -S "$TMUX_SOCK" kill-server 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		tmux -S "$TMUX_SOCK" has-session 2>/dev/null || break
+		sleep 0.05
+	done
+	rm -f "$TMUX_SOCK"
+}
+
 capture() {
 	tmux -S "$TMUX_SOCK" capture-pane -p "$@" >"$SCREEN"
 }
@@ -204,7 +217,7 @@ assert_ended() {
 	keys q
 	assert_ended 0
 	# the next panel offers the same phone
-	tmux -S "$TMUX_SOCK" kill-server
+	panel_kill
 	panel_start
 	wait_screen '^up '
 	keys b
@@ -286,7 +299,7 @@ assert_ended() {
 	panel_start
 	kill -TERM "$(cat "$D/pid")"
 	assert_ended 143
-	tmux -S "$TMUX_SOCK" kill-server
+	panel_kill
 	rm -f "$D/stty.after"
 	panel_start
 	kill -HUP "$(cat "$D/pid")"
@@ -358,13 +371,13 @@ assert_ended() {
 	wait_screen '^up '
 	capture -e
 	grep -q $'\e\\[32m' "$SCREEN"
-	tmux -S "$TMUX_SOCK" kill-server
+	panel_kill
 	NO_COLOR=1 panel_start
 	wait_screen '^up '
 	capture -e
 	run grep -c $'\e\\[3[0-7]m' "$SCREEN"
 	assert_output 0
-	tmux -S "$TMUX_SOCK" kill-server
+	panel_kill
 	panel_start --no-color
 	wait_screen '^up '
 	capture -e
