@@ -950,6 +950,8 @@ static int frame(struct ami_parser *p, int split)
 	const size_t max_line = p->lim.max_line, max_msg = p->lim.max_msg;
 	const size_t max_h = p->lim.max_headers;
 
+	if (!p->buf)
+		return LINE_GO_ON;      /* nothing fed yet (and NULL + 0 is undefined) */
 	for (;;) {
 		const char *s = p->buf + p->start;
 		const size_t n = p->end - p->start, readable = p->cap - p->start;
