@@ -2,7 +2,7 @@
 include config.mk
 SHELL = /bin/bash
 
-SRC = $(wildcard cmd/*.c common/*.c)
+SRC = $(wildcard cmd/*.c cmd/parts/*.c common/*.c)
 OBJ = $(SRC:.c=.o)
 UNIT_TESTS = $(patsubst %.c,%,$(wildcard tests/unit/*_test.c))
 MANPAGES = $(wildcard man/*.1 man/*.5)

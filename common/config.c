@@ -698,7 +698,7 @@ static void resolver_free(struct resolver *r)
 	free(r->path);
 }
 
-/* The profile wanted. A list or a group is for cmd/fanout.c, which runs
+/* The profile wanted. A list or a group is for cmd/parts/fanout.c, which runs
  * one ami per profile and tells each which one through AMI_FANOUT_PROFILE
  * (it wins over -p and AMI_PROFILE, which still name the list there). */
 static int choose_profile(struct resolver *r)

@@ -1,5 +1,5 @@
 /* transport.h - byte streams under an AMI session (private to common/, and
- * to ami doctor, which looks below the session: cmd/doctor_net.c).
+ * to ami doctor, which looks below the session: cmd/parts/doctor_net.c).
  * The session formats and parses; a transport only moves bytes, each call
  * bounded by a deadline (a now_ms() value; 0 = do not wait; -1 = forever). */
 #ifndef AMI_TRANSPORT_H

@@ -24,7 +24,7 @@ enum rc {
 	 * go on (an option was taken, a line ran nothing, a stream goes on). */
 	RC_CONTINUE = -1,
 	RC_FANOUT = 1001,   /* not an exit code either: the profile names several
-	                     * PBXes (cmd/fanout.c runs one ami each) */
+	                     * PBXes (cmd/parts/fanout.c runs one ami each) */
 };
 
 extern int verbosity;                       /* -1 quiet, 0 normal, 1 -v, 2 -vv */

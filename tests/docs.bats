@@ -384,9 +384,9 @@ make_stub_ami() {
 	assert_output ""
 }
 
-# A user's clone has no ../shared beside it: every test input lives in the
+# A user's clone has no reference folder beside it: every test input lives in the
 # repository (tests/captures/ holds the copies of the Asterisk 22 captures).
-@test "no test, fake server, benchmark, CI step or Makefile rule reads ../shared" {
+@test "no test, fake server, benchmark, CI step or Makefile rule reads the reference folder beside the repository" {
 	run grep -rnE --exclude-dir=captures --exclude=docs.bats \
 		'\.\./(\.\./)?shared|/shared/(captures|reference|bench)|"shared", *"captures"' \
 		tests/ Makefile bench/ .ci/

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Many PBXes at once: -p pbx1,pbx2 and -p @group for ping, action, command
-# and tail-events (cmd/fanout.c): one child ami per profile, records tagged
+# and tail-events (cmd/parts/fanout.c): one child ami per profile, records tagged
 # with AmiProfile and never interleaved, exit codes, signals, no child left.
 
 load helper
