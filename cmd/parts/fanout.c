@@ -87,9 +87,25 @@ static int put_message(const struct child *k, const char *s, size_t n)
 	return out_write(s + first, n - first);
 }
 
+/* Event records forwarded, our own markers not counted: a record that
+ * starts with an event named Ami... is ami's (AmiDropped, AmiReconnect). */
+static int is_marker(const struct fanout *f, const char *s, size_t n)
+{
+	static const char json[] = "{\"Event\":\"Ami", raw[] = "Event: Ami";
+
+	if (f->json)
+		return n >= sizeof json - 1 && !memcmp(s, json, sizeof json - 1);
+	if (f->raw)
+		return n >= sizeof raw - 1 && !strncasecmp(s, raw, sizeof raw - 1);
+	s = memchr(s, ' ', n);          /* text: "HH:MM:SS.mmm Name ..." */
+	return s && !strncmp(s + 1, "Ami", 3);
+}
+
 /* Forwards the complete records in k's stdout buffer (all of it at the
- * end: last); keeps the rest. */
-static int put_records(struct fanout *f, struct child *k, int last)
+ * end: last) and keeps the rest; with events, counts the events among them
+ * and stops at count in all (0: no limit). */
+static int put_records(struct fanout *f, struct child *k, int last, unsigned long *events,
+		       unsigned long count)
 {
 	struct strbuf *b = &k->obuf;
 	size_t pos = 0;
@@ -99,18 +115,26 @@ static int put_records(struct fanout *f, struct child *k, int last)
 		struct ami_view v;
 		ami_parser_feed(k->raw, b->p ? b->p : "", b->len);
 		b->len = 0;
-		while (rc == RC_OK && ami_parser_next_view(k->raw, &v, 0) > 0)
-			rc = v.wire ? put_message(k, v.wire, v.wire_len) : RC_OK;
+		while (rc == RC_OK && (!count || *events < count) &&
+		       ami_parser_next_view(k->raw, &v, 0) > 0) {
+			if (!v.wire)
+				continue;
+			rc = put_message(k, v.wire, v.wire_len);
+			if (events)
+				*events += !is_marker(f, v.wire, v.wire_len);
+		}
 		if (last && rc == RC_OK && ami_parser_pending(k->raw))
 			rc = out_write("\n", 1);    /* what never made a message: nothing to tag */
 		return rc;
 	}
-	while (rc == RC_OK && pos < b->len) {
+	while (rc == RC_OK && pos < b->len && (!count || *events < count)) {
 		const char *nl = memchr(b->p + pos, '\n', b->len - pos);
 		size_t end = nl ? (size_t)(nl - b->p) + 1 : b->len;
 		if (!nl && !last)
 			break;
 		rc = put_line(f, k, b->p + pos, end - pos);
+		if (events)
+			*events += !is_marker(f, b->p + pos, end - pos);
 		if (!nl && rc == RC_OK)
 			rc = out_write("\n", 1);
 		pos = end;
@@ -451,7 +475,7 @@ static int print_units(struct fanout *f)
 				continue;
 			break;
 		}
-		rc = put_records(f, k, 1);
+		rc = put_records(f, k, 1, NULL, 0);
 		if (rc == RC_OK)
 			rc = out_flush();
 		put_unit_err(f, k);
@@ -494,57 +518,6 @@ int fanout_units(struct ctx *ctx)
 
 /* ---------- tail-events ---------- */
 
-/* Event records forwarded, our own markers not counted: a record that
- * starts with an event named Ami... is ami's (AmiDropped, AmiReconnect). */
-static int is_marker(const struct fanout *f, const char *s, size_t n)
-{
-	static const char json[] = "{\"Event\":\"Ami", raw[] = "Event: Ami";
-
-	if (f->json)
-		return n >= sizeof json - 1 && !memcmp(s, json, sizeof json - 1);
-	if (f->raw)
-		return n >= sizeof raw - 1 && !strncasecmp(s, raw, sizeof raw - 1);
-	s = memchr(s, ' ', n);          /* text: "HH:MM:SS.mmm Name ..." */
-	return s && !strncmp(s + 1, "Ami", 3);
-}
-
-/* Forwards k's complete records, counting the events, up to count in all
- * (0: no limit). */
-static int forward(struct fanout *f, struct child *k, unsigned long *events,
-		   unsigned long count)
-{
-	struct strbuf *b = &k->obuf;
-	size_t pos = 0;
-	int rc = RC_OK;
-
-	if (f->raw) {
-		struct ami_view v;
-		ami_parser_feed(k->raw, b->p ? b->p : "", b->len);
-		b->len = 0;
-		while (rc == RC_OK && (!count || *events < count) &&
-		       ami_parser_next_view(k->raw, &v, 0) > 0) {
-			if (!v.wire)
-				continue;
-			rc = put_message(k, v.wire, v.wire_len);
-			*events += !is_marker(f, v.wire, v.wire_len);
-		}
-		return rc;
-	}
-	while (rc == RC_OK && pos < b->len && (!count || *events < count)) {
-		const char *nl = memchr(b->p + pos, '\n', b->len - pos);
-		if (!nl)
-			break;
-		size_t end = (size_t)(nl - b->p) + 1;
-		rc = put_line(f, k, b->p + pos, end - pos);
-		*events += !is_marker(f, b->p + pos, end - pos);
-		pos = end;
-	}
-	if (pos) {
-		memmove(b->p, b->p + pos, b->len - pos);
-		b->len -= pos;
-	}
-	return rc;
-}
 
 /* A child's stream ended by a lost connection: say so in the stream. */
 static int put_disconnected(struct fanout *f, struct child *k)
@@ -602,7 +575,7 @@ int fanout_tail(struct ctx *ctx, const struct fanout_stream *opt)
 		rc = wait_children(&f, idle_until < 0 ? -1 : ms_left(idle_until), done, &nd);
 		for (size_t i = 0; i < f.started && rc == RC_OK; i++) {
 			struct child *k = &f.kids[i];
-			rc = forward(&f, k, &events, opt->count);
+			rc = put_records(&f, k, 0, &events, opt->count);
 			take_err(&f, k, k->err < 0);
 		}
 		for (size_t j = 0; j < nd && rc == RC_OK; j++) {
