@@ -3,6 +3,7 @@
  * the answers are byte for byte those of tests/captures/asterisk-22. */
 #include "amiserver.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
@@ -357,6 +358,98 @@ out:
 	return rc;
 }
 
+/* Regex size: how many copies of its atoms glibc's regcomp may build for an
+ * ERE. Bounded repetition copies its operand, so nested bounds multiply:
+ * "a{255}{255}{255}" is 16 million copies and gigabytes of memory. A client
+ * of `ami serve` must not get that far; Asterisk's own filters are a few
+ * dozen atoms. Sums saturate at REGEX_MAX_ATOMS + 1. */
+#define REGEX_MAX_ATOMS 10000
+
+static size_t capped(unsigned long long n)
+{
+	return n > REGEX_MAX_ATOMS ? REGEX_MAX_ATOMS + 1 : (size_t)n;
+}
+
+/* The bracket expression at *p ("[...]"): skipped whole. */
+static void skip_bracket(const char **p)
+{
+	const char *q = *p + 1;
+
+	if (*q == '^')
+		q++;
+	if (*q == ']')
+		q++;
+	for (; *q && *q != ']'; q++)
+		if (*q == '[' && (q[1] == ':' || q[1] == '.' || q[1] == '=')) {
+			const char *end = strchr(q + 2, q[1]);
+			if (end && end[1] == ']')
+				q = end + 1;
+		}
+	*p = *q ? q + 1 : q;
+}
+
+/* How many times the operators after an atom may copy it. */
+static unsigned long long repeat_of(const char **p)
+{
+	unsigned long long times = 1;
+
+	for (;;) {
+		if (**p == '*' || **p == '+' || **p == '?') {
+			times *= 2;
+			(*p)++;
+		} else if (**p == '{' && isdigit((unsigned char)(*p)[1])) {
+			char *end;
+			unsigned long long n = strtoull(*p + 1, &end, 10);
+			if (*end == ',' && isdigit((unsigned char)end[1]))
+				n = strtoull(end + 1, &end, 10);
+			times *= (n > REGEX_MAX_ATOMS ? REGEX_MAX_ATOMS : n) + 1;
+			*p = *end == '}' ? end + 1 : end;
+		} else {
+			return times;
+		}
+		if (times > REGEX_MAX_ATOMS)
+			times = REGEX_MAX_ATOMS + 1;
+	}
+}
+
+/* The atoms of the alternatives from *p to its ')' or the end. */
+static size_t regex_atoms(const char **p, int depth)
+{
+	size_t total = 0;
+
+	while (**p && **p != ')' && total <= REGEX_MAX_ATOMS) {
+		size_t atom = 1;
+		if (**p == '|') {
+			(*p)++;
+			continue;
+		}
+		if (**p == '(' && depth < 100) {
+			(*p)++;
+			atom = regex_atoms(p, depth + 1) + 1;
+			if (**p == ')')
+				(*p)++;
+		} else if (**p == '[') {
+			skip_bracket(p);
+		} else {
+			*p += **p == '\\' && (*p)[1] ? 2 : 1;
+		}
+		total = capped((unsigned long long)total + capped((unsigned long long)atom * repeat_of(p)));
+	}
+	return total;
+}
+
+static int regex_too_big(const char *pattern)
+{
+	size_t atoms = 0;
+
+	while (*pattern && atoms <= REGEX_MAX_ATOMS) {
+		atoms = capped((unsigned long long)atoms + regex_atoms(&pattern, 0));
+		if (*pattern == ')')
+			pattern++;   /* an unmatched ')': regcomp decides */
+	}
+	return atoms > REGEX_MAX_ATOMS;
+}
+
 static int add_filter(struct amis_session *s, const char *criteria, const char *pattern)
 {
 	struct filter *f = xcalloc(1, sizeof *f), **tail;
@@ -376,7 +469,7 @@ static int add_filter(struct amis_session *s, const char *criteria, const char *
 		rc = FILTER_FORMAT;
 	if (rc == FILTER_OK && *pattern && f->how == M_REGEX) {
 		f->re = xmalloc(sizeof *f->re);
-		if (regcomp(f->re, pattern, REG_EXTENDED | REG_NOSUB)) {
+		if (regex_too_big(pattern) || regcomp(f->re, pattern, REG_EXTENDED | REG_NOSUB)) {
 			free(f->re);
 			f->re = NULL;
 			rc = FILTER_COMPILE;
