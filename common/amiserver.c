@@ -47,6 +47,7 @@ struct amis_session {
 	char challenge[16];
 	int mask;                   /* send_events: -1 (every class) until changed */
 	struct filter *include, *exclude;
+	size_t regex_atoms;             /* the size of their regexes (regex_size) */
 	uint64_t rng;
 	struct strbuf scratch;      /* an event or a line, NUL-terminated, for matching */
 };
@@ -360,10 +361,12 @@ out:
 
 /* Regex size: how many copies of its atoms glibc's regcomp may build for an
  * ERE. Bounded repetition copies its operand, so nested bounds multiply:
- * "a{255}{255}{255}" is 16 million copies and gigabytes of memory. A client
- * of `ami serve` must not get that far; Asterisk's own filters are a few
- * dozen atoms. Sums saturate at REGEX_MAX_ATOMS + 1. */
-#define REGEX_MAX_ATOMS 10000
+ * "a{255}{255}{255}" is 16 million copies and gigabytes of memory, and the
+ * memory grows faster than the copies ("(x*){0,3000}": 9,000 copies, 250
+ * MB). A client of `ami serve` must not get that far: a session's filters
+ * may have REGEX_MAX_ATOMS in all (about 15 MB at worst), where a real
+ * filter has a few dozen. Sums saturate at REGEX_MAX_ATOMS + 1. */
+#define REGEX_MAX_ATOMS 2000
 
 static size_t capped(unsigned long long n)
 {
@@ -438,7 +441,7 @@ static size_t regex_atoms(const char **p, int depth)
 	return total;
 }
 
-static int regex_too_big(const char *pattern)
+static size_t regex_size(const char *pattern)
 {
 	size_t atoms = 0;
 
@@ -447,7 +450,7 @@ static int regex_too_big(const char *pattern)
 		if (*pattern == ')')
 			pattern++;   /* an unmatched ')': regcomp decides */
 	}
-	return atoms > REGEX_MAX_ATOMS;
+	return atoms;
 }
 
 static int add_filter(struct amis_session *s, const char *criteria, const char *pattern)
@@ -468,11 +471,15 @@ static int add_filter(struct amis_session *s, const char *criteria, const char *
 	if (rc == FILTER_OK && *criteria && !*pattern != (f->how == M_NONE))
 		rc = FILTER_FORMAT;
 	if (rc == FILTER_OK && *pattern && f->how == M_REGEX) {
+		size_t atoms = regex_size(pattern);
 		f->re = xmalloc(sizeof *f->re);
-		if (regex_too_big(pattern) || regcomp(f->re, pattern, REG_EXTENDED | REG_NOSUB)) {
+		if (atoms > REGEX_MAX_ATOMS - s->regex_atoms ||
+		    regcomp(f->re, pattern, REG_EXTENDED | REG_NOSUB)) {
 			free(f->re);
 			f->re = NULL;
 			rc = FILTER_COMPILE;
+		} else {
+			s->regex_atoms += atoms;
 		}
 	} else if (rc == FILTER_OK && *pattern) {
 		f->text = xstrdup(pattern);
