@@ -400,11 +400,15 @@ static unsigned long long repeat_of(const char **p)
 		if (**p == '*' || **p == '+' || **p == '?') {
 			times *= 2;
 			(*p)++;
-		} else if (**p == '{' && isdigit((unsigned char)(*p)[1])) {
+		} else if (**p == '{' && (isdigit((unsigned char)(*p)[1]) ||
+					  ((*p)[1] == ',' && isdigit((unsigned char)(*p)[2])))) {
+			/* {n}, {n,}, {n,m}, and glibc's {,m} */
 			char *end;
 			unsigned long long n = strtoull(*p + 1, &end, 10);
-			if (*end == ',' && isdigit((unsigned char)end[1]))
-				n = strtoull(end + 1, &end, 10);
+			if (*end == ',' && isdigit((unsigned char)end[1])) {
+				unsigned long long m = strtoull(end + 1, &end, 10);
+				n = m > n ? m : n;
+			}
 			times *= (n > REGEX_MAX_ATOMS ? REGEX_MAX_ATOMS : n) + 1;
 			*p = *end == '}' ? end + 1 : end;
 		} else {
@@ -433,6 +437,9 @@ static size_t regex_atoms(const char **p, int depth)
 				(*p)++;
 		} else if (**p == '[') {
 			skip_bracket(p);
+		} else if (**p == '\\' && (*p)[1] >= '1' && (*p)[1] <= '9') {
+			return REGEX_MAX_ATOMS + 1;     /* a back-reference: regexec
+							 * may take hours */
 		} else {
 			*p += **p == '\\' && (*p)[1] ? 2 : 1;
 		}
@@ -447,8 +454,10 @@ static size_t regex_size(const char *pattern)
 
 	while (*pattern && atoms <= REGEX_MAX_ATOMS) {
 		atoms = capped((unsigned long long)atoms + regex_atoms(&pattern, 0));
-		if (*pattern == ')')
-			pattern++;   /* an unmatched ')': regcomp decides */
+		if (*pattern == ')') {  /* an unmatched ')': glibc's literal */
+			pattern++;
+			atoms = capped((unsigned long long)atoms + repeat_of(&pattern));
+		}
 	}
 	return atoms;
 }

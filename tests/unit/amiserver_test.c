@@ -609,6 +609,9 @@ static void test_filters(void)
 	CHECK_STR(filtered("|^Event: (Newchannel|Hangup){1,3}[0-9]{0,40}", NULL), "N-H");
 	CHECK_STR(filtered("|(a{40}){40}|Event: Hangup", NULL), "--H");
 	CHECK_STR(filter_error("", "(x*){0,3000}"), compile);   /* 250 MB */
+	CHECK_STR(filter_error("", "a){25555}{255}"), compile);  /* ')' alone is a literal */
+	CHECK_STR(filter_error("", "a{,255}{,255}{,255}"), compile);
+	CHECK_STR(filter_error("", "(.*)(.*)\\2\\1x"), compile);   /* back-references: slow */
 	/* The regexes of one session share the budget. */
 	login(&r);
 	CHECK_STR(says(&r, "Action: Filter\r\nOperation: Add\r\nFilter: (a{31}){31}\r\n\r\n"),
