@@ -23,6 +23,9 @@
  * same filters, stop conditions and formats, with each event's ReceivedAt
  * standing in for the clock (section "recordings" at the end). */
 #include <errno.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <fcntl.h>
 #include <poll.h>
 #include <regex.h>
@@ -391,6 +394,52 @@ static inline size_t text_plain(const char *v, size_t n, size_t i)
 	return term_plain_utf8_len(v + i, n - i);
 }
 
+/* Whether v[0, n) is all plain ASCII on the text line (0x21..0x7e but '"'
+ * and '\\'): 16 bytes at a time while they stay below lim, up to which a
+ * view may be read (past n too). */
+static inline int text_plain_ascii(const char *v, size_t n, const char *lim)
+{
+	size_t i = 0;
+
+#if defined(__SSE2__)
+	for (; i < n && v + i + 16 <= lim; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(v + i));
+		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8(' ')),
+					   _mm_cmplt_epi8(x, _mm_set1_epi8(0x7f)));
+		__m128i odd = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+					   _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+		unsigned bad = ~(unsigned)_mm_movemask_epi8(_mm_andnot_si128(odd, ok)) & 0xffffu;
+		if (n - i < 16)
+			bad &= (1u << (n - i)) - 1;
+		if (bad)
+			return 0;
+	}
+#endif
+	for (; i < n; i++)
+		if ((unsigned char)v[i] >= 0x80 || !text_plain(v, n, i))
+			return 0;
+	return 1;
+}
+
+/* " name=value" when both are plain ASCII, in one move; 0 when not. */
+static int text_pair(const struct ami_view *v, const struct ami_header *h)
+{
+	const char *name = v->base + h->name, *value = v->base + h->value;
+	char *o;
+
+	if (!h->name_len || !h->value_len || !text_plain_ascii(name, h->name_len, v->lim) ||
+	    !text_plain_ascii(value, h->value_len, v->lim) ||
+	    !(o = out_reserve(h->name_len + h->value_len + 2)))
+		return 0;
+	*o++ = ' ';
+	memcpy(o, name, h->name_len);
+	o += h->name_len;
+	*o++ = '=';
+	memcpy(o, value, h->value_len);
+	out_commit(o + h->value_len);
+	return 1;
+}
+
 /* A value on the text line: bare when it is plain, else in double quotes
  * with \" \\ \t and \xHH (control bytes, invalid UTF-8), so the line
  * splits back unambiguously and nothing is lost. */
@@ -441,6 +490,8 @@ static int text_line(struct tail *t, const struct ami_view *v)
 			skip = i;   /* the Event header itself is the name above */
 			continue;
 		}
+		if (text_pair(v, h))
+			continue;
 		out_write(" ", 1);
 		if (h->name_len) {
 			term_safe_out(v->base + h->name, h->name_len);

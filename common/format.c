@@ -122,10 +122,9 @@ static char *escape_one(char *o, const unsigned char *s, size_t len, size_t *i)
  * also ':', where it ends, and '(', which the parser reads its own way. */
 static inline unsigned special_mask(__m128i v, int name)
 {
-	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
-					  _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
+	/* v + 1 below 0x21 as signed bytes: below 0x20, DEL and from 0x80 */
+	__m128i bad = _mm_or_si128(_mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)), _mm_set1_epi8(0x21)),
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
 	if (name)
 		bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(':')),
 						     _mm_cmpeq_epi8(v, _mm_set1_epi8('('))));
@@ -315,14 +314,14 @@ static int same_name(const struct ami_view *m, size_t a, size_t b)
 
 static int out_json_big(const struct ami_view *m);
 
-/* Repeated names (any case) are found with a small hash table: a typical
- * event costs a multiply and a load or two per header; only equal keys
- * compare whole names. */
+/* Repeated names (any case) are found with a 256-bit map of a small hash
+ * of each name (its length and first and last bytes, of any case):
+ * a typical event costs a few operations per header, and only a name whose
+ * bit was set already is compared with the names before it. */
 #define REPEAT_MAX 64
 struct name_set {
 	unsigned n;
-	unsigned char slot[128];        /* 1 + index of the name there; 0: free */
-	uint32_t key[REPEAT_MAX];
+	uint64_t bits[4];
 	const char *name[REPEAT_MAX];
 	size_t len[REPEAT_MAX];
 };
@@ -330,43 +329,37 @@ struct name_set {
 static void name_set_init(struct name_set *set)
 {
 	set->n = 0;
-	memset(set->slot, 0, sizeof set->slot);
+	set->bits[0] = set->bits[1] = set->bits[2] = set->bits[3] = 0;
 }
 
-/* The same for names that differ only in the case of ASCII letters (their
- * bytes are equal once 0x20 is set). s may be read up to lim. */
-static inline uint32_t name_key(const char *s, size_t len, const char *lim)
+/* a[0, len) and b[0, len) are the same but for the case of ASCII letters
+ * (strncasecmp, without its call: names that collide differ early). */
+static inline int same_letters(const char *a, const char *b, size_t len)
 {
-	const uint64_t case_bits = 0x2020202020202020u;
-	uint64_t a = 0, b = 0, h;
-
-	if (len >= 8) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + len - 8, 8);
-	} else if (s + 8 <= lim && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
-		memcpy(&a, s, 8);
-		a = len ? a & (~(uint64_t)0 >> (64 - 8 * len)) : 0;     /* its len bytes */
-	} else {
-		for (size_t i = 0; i < len; i++)
-			a |= (uint64_t)(unsigned char)s[i] << (8 * i);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x != y && ((x | 0x20) != (y | 0x20) || (unsigned char)((x | 0x20) - 'a') > 25))
+			return 0;
 	}
-	h = ((a | case_bits) * 0x9e3779b97f4a7c15u) ^ ((b | case_bits) * 0xc2b2ae3d27d4eb4fu) ^ len;
-	return (uint32_t)(h >> 32) ^ (uint32_t)h;
+	return 1;
 }
 
 /* Adds a name to the set (which has room); 1 when it was there already. */
-static inline int name_seen(struct name_set *set, const char *name, size_t len, const char *lim)
+static inline int name_seen(struct name_set *set, const char *name, size_t len)
 {
-	uint32_t key = name_key(name, len, lim);
-	unsigned k = key & 127, i = set->n;
+	unsigned h = (unsigned)len, i = set->n;
+	uint64_t *word, bit;
 
-	for (; set->slot[k]; k = (k + 1) & 127) {
-		unsigned j = set->slot[k] - 1u;
-		if (set->key[j] == key && set->len[j] == len && !strncasecmp(set->name[j], name, len))
-			return 1;
-	}
-	set->slot[k] = (unsigned char)(i + 1);
-	set->key[i] = key;
+	if (len)            /* & 0x1f: a letter's case is the bit above */
+		h = h << 4 ^ ((unsigned)name[0] & 0x1f) << 3 ^ ((unsigned)name[len - 1] & 0x1f);
+	h &= 255;
+	word = &set->bits[h >> 6];
+	bit = (uint64_t)1 << (h & 63);
+	if (*word & bit)
+		for (unsigned j = 0; j < i; j++)
+			if (set->len[j] == len && same_letters(set->name[j], name, len))
+				return 1;
+	*word |= bit;
 	set->name[i] = name;
 	set->len[i] = len;
 	set->n++;
@@ -381,10 +374,8 @@ static int has_repeats(const struct ami_view *m)
 	if (m->n > REPEAT_MAX)
 		return 1;   /* rare: let the exact quadratic path decide */
 	name_set_init(&set);
-	/* A view is readable up to lim, as out_json_flat assumes too: a short
-	 * name is then read in one load. */
 	for (size_t i = 0; i < m->n; i++)
-		if (name_seen(&set, (m->base + m->h[i].name), m->h[i].name_len, m->lim))
+		if (name_seen(&set, (m->base + m->h[i].name), m->h[i].name_len))
 			return 1;
 	return 0;
 }
@@ -472,17 +463,20 @@ static int out_json(const struct ami_view *m)
  * split view and out_view (declined). */
 
 #if defined(__SSE2__)
-/* The bits of the 32 bytes in a, b equal to c. */
-static inline uint32_t eq32(__m128i a, __m128i b, char c)
+/* The first ':' or '(' of the 32 bytes in a, b, as bits. */
+static inline uint32_t name_ends32(__m128i a, __m128i b)
 {
-	__m128i k = _mm_set1_epi8(c);
-	return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, k)) |
-	       (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, k)) << 16;
+	__m128i colon = _mm_set1_epi8(':'), paren = _mm_set1_epi8('(');
+	return (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(a, colon), _mm_cmpeq_epi8(a, paren))) |
+	       (uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, colon), _mm_cmpeq_epi8(b, paren)))
+	       << 16;
 }
 
 /* The usual line, "Name: value\r\n" in at most 32 bytes with nothing to
  * escape, without a loop: its 32 bytes are looked at once, then stored
- * twice (name, value) at their places. NULL when the line is not one. */
+ * twice (name, value) at their places. Its first special byte must be the
+ * '\r' of its "\r\n", and the first ':' or '(' a colon before it. NULL
+ * when the line is not one. */
 static inline char *short_header(char *o, const char *m, size_t *pos, const char *lim,
 				 const char **name, size_t *name_len)
 {
@@ -492,16 +486,12 @@ static inline char *short_header(char *o, const char *m, size_t *pos, const char
 		return NULL;
 	__m128i a = _mm_loadu_si128((const __m128i *)s);
 	__m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
-	uint32_t cr = eq32(a, b, '\r'), colon = eq32(a, b, ':');
 	uint32_t bad = (uint32_t)special_mask(a, 0) | (uint32_t)special_mask(b, 0) << 16;
-	if (!cr || !colon)
+	uint32_t ends = name_ends32(a, b);
+	if (!bad || !ends)
 		return NULL;
-	unsigned e = (unsigned)__builtin_ctz(cr), c = (unsigned)__builtin_ctz(colon);
-	uint32_t before_c = (1u << c) - 1;
-	/* a colon on the line, nothing to escape before the "\r", which ends
-	 * the line, and no '(' in the name */
-	if (c > e || (bad & ((1u << e) - 1)) || s[e + 1] != '\n' ||
-	    (eq32(a, b, '(') & before_c))
+	unsigned e = (unsigned)__builtin_ctz(bad), c = (unsigned)__builtin_ctz(ends);
+	if (c > e || s[c] != ':' || s[e] != '\r' || s[e + 1] != '\n')
 		return NULL;
 	unsigned v = c + 1 + (s[c + 1] == ' ');
 	*o = '"';
@@ -573,7 +563,7 @@ static char *wire_object(char *o, const char *m, size_t body, const char *lim)
 #else
 		o = wire_header(o, m, body, &pos, lim, &name, &name_len);
 #endif
-		if (!o || name_seen(&set, name, name_len, lim))
+		if (!o || name_seen(&set, name, name_len))
 			return NULL;
 	}
 	*o++ = '}';

@@ -938,6 +938,139 @@ static size_t skim(const char *s, size_t i, size_t n, size_t readable, struct fr
 	return i;
 }
 
+/* The '\n's of the 16 bytes at s that a blank line follows, or the stray
+ * "\r\n": those followed by a byte of 13 or less ('\n', '\r'; TAB and other
+ * controls are weeded out by the caller). s[0, 17) is read. */
+static inline unsigned blank_candidates(const char *s)
+{
+#if defined(__SSE2__)
+	__m128i a = _mm_loadu_si128((const __m128i *)s), b = _mm_loadu_si128((const __m128i *)(s + 1));
+	__m128i low = _mm_cmpeq_epi8(_mm_min_epu8(b, _mm_set1_epi8(13)), b);
+	return (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, _mm_set1_epi8('\n')), low));
+#else
+	unsigned m = 0;
+	for (int k = 0; k < 16; k++)
+		m |= (unsigned)(s[k] == '\n' && (unsigned char)s[k + 1] <= 13) << k;
+	return m;
+#endif
+}
+
+/* The end of an event found by blank_candidates: the blank line at
+ * s[j + 1] ends it when it is "\n", or "\r\n" after a line that ended in
+ * "\r\n" (else it is the stray "\r\n" end_line skips). Returns where the
+ * event ends; 0 when the line at j + 1 is not blank or not its end, or
+ * (*more set) when the bytes to tell are not there yet. */
+static inline size_t blank_end(const char *s, size_t j, size_t n, int *more)
+{
+	if (j + 1 >= n || (s[j + 1] == '\r' && j + 2 >= n)) {
+		*more = 1;
+		return 0;
+	}
+	if (s[j + 1] == '\n')
+		return j + 2;
+	if (s[j + 1] == '\r' && s[j + 2] == '\n' && s[j - 1] == '\r')
+		return j + 3;
+	return 0;
+}
+
+/* Looks for the end of the event s[0, n) from its first line's '\n' at
+ * first on, 32 bytes at a time: only the '\n's a byte of 13 or less
+ * follows are looked at. Returns where it ends, or 0 (not yet). */
+static size_t event_end(const char *s, size_t first, size_t n, size_t readable, size_t *body)
+{
+	int more = 0;
+
+	for (size_t i = first; i < n; i += 32) {
+		uint32_t m = 0;
+		if (i + 33 <= readable)
+			m = blank_candidates(s + i) | (uint32_t)blank_candidates(s + i + 16) << 16;
+		else
+			for (size_t k = 0; k < 32 && i + k + 1 < n; k++)
+				m |= (uint32_t)(s[i + k] == '\n' && (unsigned char)s[i + k + 1] <= 13) << k;
+		for (; m; m &= m - 1) {
+			size_t j = i + (size_t)__builtin_ctz(m), end = blank_end(s, j, n, &more);
+			if (more)
+				return 0;
+			if (end) {
+				*body = j + 1;
+				return end;
+			}
+		}
+	}
+	return 0;
+}
+
+/* The same for an event to be split: every line is a header, recorded in
+ * p->h as end_line would (the '\n's found 16 bytes at a time). */
+static size_t event_end_split(struct ami_parser *p, const char *s, size_t n, size_t readable,
+			      size_t *body)
+{
+	size_t ls = 0;
+	int bare = 0;
+
+	for (size_t i = 0; i < n; i += 16) {
+		unsigned m;
+		if (i + 16 <= readable) {
+			m = nl_bits(s + i);
+		} else {
+			m = 0;
+			for (size_t k = 0; k < 16 && i + k < n; k++)
+				m |= (unsigned)(s[i + k] == '\n') << k;
+		}
+		for (; m; m &= m - 1) {
+			size_t q = i + (size_t)__builtin_ctz(m), len = q - ls;
+			int crlf = len > 0 && s[q - 1] == '\r';
+			if (q >= n)
+				return 0;
+			len -= (size_t)crlf;
+			if (len == 0 && !(crlf && bare)) {
+				*body = ls;
+				return q + 1;
+			}
+			if (len > 0)
+				header_of_line(next_slot(p), s, ls, len, ls + 32 <= readable);
+			bare = len > 0 && !crlf;
+			ls = q + 1;
+		}
+	}
+	return 0;
+}
+
+/* The quick way to frame an event as Asterisk sends them: it starts with
+ * its "Event:" line and is too short to break a limit (no line or message
+ * longer than it, and no more lines than half its bytes), so only its end
+ * matters, and its headers when it is to be split. LINE_END with the
+ * message framed as end_line would; LINE_GO_ON leaves it to the line by
+ * line loop (not such an event, or not whole). */
+static int frame_event(struct ami_parser *p, int split)
+{
+	const char *s = p->buf + p->start, *eol;
+	size_t n = p->end - p->start, readable = p->cap - p->start;
+	size_t bound = p->lim.max_line < p->lim.max_msg ? p->lim.max_line : p->lim.max_msg;
+	size_t first, len, body = 0, end;
+
+	if (bound / 2 > p->lim.max_headers)
+		bound = 2 * p->lim.max_headers;
+	if (n > bound)
+		n = bound;
+	if (n < 8 || !IS_WORD(s, 5, "event") || s[5] != ':' || !(eol = memchr(s, '\n', n)))
+		return LINE_GO_ON;
+	first = (size_t)(eol - s);
+	end = split ? event_end_split(p, s, n, readable, &body) : event_end(s, first, n, readable, &body);
+	if (!end) {
+		p->nh = 0;
+		return LINE_GO_ON;
+	}
+	len = first - (s[first - 1] == '\r');
+	p->ev_first = 1;
+	p->ev = 6 + (len > 6 && s[6] == ' ');
+	p->ev_len = len - p->ev;
+	p->split = split;
+	p->body = body;
+	p->pos = end;
+	return LINE_END;
+}
+
 /* Frames the message at start: LINE_END when it is complete (its blank line
  * ends at start + pos), LINE_GO_ON when more bytes are needed, LINE_ERROR.
  * Every '\n' is found 16 bytes at a time; nothing is scanned twice. The
@@ -959,6 +1092,9 @@ static int frame(struct ami_parser *p, int split)
 		int r = LINE_GO_ON, bare = p->bare_lf;
 		int head = p->state == ST_HEAD, rec = p->split && lines > 0;
 		size_t skim_from = 0;
+
+		if (head && p->pos == 0 && p->scan == 0 && frame_event(p, split) == LINE_END)
+			return LINE_END;
 
 		while (i < n) {
 			unsigned m;

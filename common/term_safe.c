@@ -17,22 +17,51 @@ size_t term_plain_utf8_len(const char *s, size_t n)
 	return out_utf8_len(s, n);
 }
 
-/* Where the run of printable ASCII (0x20..0x7e) that starts at s[i] ends,
- * eight bytes at a time: a byte below 0x20 sets the high bit of w - 0x20,
- * DEL that of w + 1, and 0x80 and up their own. A borrow or carry between
- * bytes only starts at a byte that is already out of the run, so a word
- * that passes has none. */
-static size_t ascii_run(const char *s, size_t i, size_t len)
+/* Whether the bytes of w are all printable ASCII (0x20..0x7e): a byte
+ * below 0x20 sets the high bit of w - 0x20, DEL that of w + 1, and 0x80 and
+ * up their own. A borrow or carry between bytes only starts at a byte that
+ * is already out of the run, so a word that passes has none. */
+static inline int printable8(uint64_t w)
 {
 	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
 
+	return !(((w - ones * 0x20) | w | (w + ones)) & highs);
+}
+
+static inline int printable4(uint32_t w)
+{
+	const uint32_t ones = 0x01010101u, highs = 0x80808080u;
+
+	return !(((w - ones * 0x20) | w | (w + ones)) & highs);
+}
+
+/* Where the run of printable ASCII that starts at s[i] ends, eight bytes
+ * at a time; the last bytes of a run are taken as the word (of 8 or 4)
+ * that ends at len, which overlaps the bytes already looked at. */
+static size_t ascii_run(const char *s, size_t i, size_t len)
+{
+	uint64_t w;
+	uint32_t h;
+
 	while (len - i >= 8) {
-		uint64_t w;
 		memcpy(&w, s + i, 8);
-		if (((w - ones * 0x20) | w | (w + ones)) & highs)
-			break;
+		if (!printable8(w))
+			goto bytes;
 		i += 8;
 	}
+	if (len >= 8) {
+		memcpy(&w, s + len - 8, 8);
+		if (printable8(w))
+			return len;
+	} else if (len - i >= 4) {
+		memcpy(&h, s + i, 4);
+		if (printable4(h)) {
+			memcpy(&h, s + len - 4, 4);
+			if (printable4(h))
+				return len;
+		}
+	}
+bytes:
 	while (i < len && (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f)
 		i++;
 	return i;
