@@ -1,7 +1,8 @@
 #!/bin/sh
 # run-tests.sh UNIT_TEST... - runs the C unit tests and every bats suite,
 # then prints one summary line "N passed, N failed" (bats itself prints TAP).
-# BATS_JOBS=N runs N test files at a time (each file's tests in order).
+# BATS_JOBS=N runs N test files at a time (each file's tests in order);
+# BATS_FILES="tests/a.bats ..." runs those suites instead of all.
 cd "$(dirname "$0")/.." || exit 1
 passed=0 failed=0
 for t in "$@"; do
@@ -14,7 +15,7 @@ for t in "$@"; do
 done
 tap=$(mktemp)
 bats --tap ${BATS_FILTER:+--filter "$BATS_FILTER"} \
-	${BATS_JOBS:+--jobs "$BATS_JOBS" --no-parallelize-within-files} tests/*.bats | tee "$tap"
+	${BATS_JOBS:+--jobs "$BATS_JOBS" --no-parallelize-within-files} ${BATS_FILES:-tests/*.bats} | tee "$tap"
 bp=$(grep -c '^ok ' "$tap"); bf=$(grep -c '^not ok ' "$tap")
 planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' "$tap" | head -n 1)
 # A suite that died before running all its tests counts the missing ones as failed.
