@@ -120,6 +120,9 @@ const struct cmd *cmd_find(const char *name);
 /* Runs c as `ami NAME ARGS` would, with ctx (argv[0] is replaced): from
  * main(), and from `ami shell` on its own session. */
 int cmd_run(const struct cmd *c, int argc, char **argv, struct ctx *ctx);
+/* All main() does, but exit: a fan-out child, forked without exec, runs it
+ * again on the same arguments (fanout.c). */
+int ami_main(int argc, char **argv);
 
 int cmd_action(int argc, char **argv, struct ctx *ctx);
 int cmd_callfile(int argc, char **argv, struct ctx *ctx);

@@ -1,9 +1,10 @@
 /* fanout.h - one command against many PBXes at once (-p pbx1,pbx2, -p @group).
  *
- * The first ami runs one child per profile: the same binary with the same
- * arguments, told its one profile through AMI_FANOUT_PROFILE. It reads the
- * children's stdout and stderr through pipes with poll() and forwards whole
- * records, each tagged with its profile: json gets "AmiProfile" as its first
+ * The first ami runs one child per profile: forked without exec, it runs
+ * ami_main again on the same arguments, told its one profile through
+ * AMI_FANOUT_PROFILE. The first ami reads the children's stdout and stderr
+ * through pipes with poll() and forwards whole records, each tagged with
+ * its profile: json gets "AmiProfile" as its first
  * key, text a "pbx1: " prefix on every line (names padded to one width),
  * raw an "AmiProfile: pbx1" header after each message's first line. So the
  * blocking session of common/ stays as it is: each child has one. */

@@ -215,7 +215,7 @@ static int dispatch(int argc, char **argv, struct ctx *ctx)
 	return cmd_run(c, argc, argv, ctx);
 }
 
-int main(int argc, char **argv)
+int ami_main(int argc, char **argv)
 {
 	struct ctx ctx;
 	int rc;
@@ -240,4 +240,9 @@ int main(int argc, char **argv)
 	if (fclose(stderr) != 0 && rc == RC_OK)
 		rc = RC_IO;
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	return ami_main(argc, argv);
 }

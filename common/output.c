@@ -68,6 +68,12 @@ static struct {
 } q;
 
 int out_broken_pipe(void) { return broken_pipe; }
+
+void out_forget(void)
+{
+	olen = 0;
+	broken_pipe = write_failed = 0;
+}
 size_t out_buffered(void) { return q.on ? q.closed + olen - q.tail->off : olen; }
 unsigned long out_dropped(void) { return q.dropped; }
 size_t out_queue_peak(void) { return q.peak; }

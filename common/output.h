@@ -25,6 +25,10 @@ size_t out_buffered(void);
 int out_broken_pipe(void);
 /* Flush and report a failed stdout; returns rc, or RC_IO if output failed. */
 int out_finish(int rc);
+/* In a child forked without exec: what the parent had buffered is the
+ * parent's to write, and the child starts as a new process would (not in
+ * streaming mode, which a forking parent never is). */
+void out_forget(void);
 
 /* Streaming to a reader that may be slower than the input (tail-events).
  * When stdout is a pipe, socket or terminal, it is made non-blocking and

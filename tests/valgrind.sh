@@ -9,7 +9,9 @@
 # also tells the test at once that valgrind found something.
 #
 # Valgrind's own output goes only to the log, so stdout and stderr of the
-# program are what the tests compare. Child processes are not followed.
+# program are what the tests compare. Children forked without exec (the
+# fan-out's, one per profile) stay under valgrind, each with its own log;
+# programs it execs are not followed.
 if [ $# -lt 2 ]; then
 	echo "usage: $0 BINARY LOGDIR [ARGS...]" >&2
 	exit 2

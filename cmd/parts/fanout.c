@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,12 +44,12 @@ struct fanout {
 	struct ctx *ctx;
 	struct fleet fleet;
 	struct child *kids;
+	size_t *done;               /* wait_children's list of the children that ended */
 	size_t width;               /* the longest name: text prefixes line up */
 	size_t started, running, parallel;
 	int raw;                    /* records are AMI messages (raw output) */
 	int json;
 	int streaming;
-	char *self;                 /* our binary, for the children */
 };
 
 const char *fanout_child_profile(void)
@@ -218,6 +217,31 @@ static void put_unit_err(const struct fanout *f, struct child *k)
 
 /* ---------- children ---------- */
 
+/* In the child, forked without exec (an exec, with its dynamic linking,
+ * costs milliseconds a child of a hundred does not need): it starts over
+ * as a new ami on the same arguments, told its profile, with nothing of
+ * ours but what fork copied (the other children's pipes are closed, what
+ * we had not written yet is forgotten). */
+static void run_child(struct fanout *f, struct child *k)
+{
+	int argc = 0;
+
+	for (size_t i = 0; i < f->started; i++) {
+		if (f->kids[i].out >= 0)
+			close(f->kids[i].out);
+		if (f->kids[i].err >= 0)
+			close(f->kids[i].err);
+	}
+	out_forget();
+	out_set_format(OUT_TEXT);
+	verbosity = 0;
+	opt_reset();
+	setenv("AMI_FANOUT_PROFILE", k->name, 1);
+	while (f->ctx->argv[argc])
+		argc++;
+	_exit(ami_main(argc, f->ctx->argv));
+}
+
 static int start_child(struct fanout *f, struct child *k)
 {
 	int out[2], err[2];
@@ -230,12 +254,13 @@ static int start_child(struct fanout *f, struct child *k)
 		close(out[1]);
 		return -1;
 	}
+	fflush(stdout);
 	fflush(stderr);
 	if ((k->pid = fork()) < 0) {
 		close(out[0]), close(out[1]), close(err[0]), close(err[1]);
 		return -1;
 	}
-	if (k->pid == 0) {          /* the child: dies with us, then becomes ami again */
+	if (k->pid == 0) {          /* the child: dies with us, then is ami again */
 		int null = open("/dev/null", O_RDONLY);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
@@ -243,10 +268,11 @@ static int start_child(struct fanout *f, struct child *k)
 		if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
 		    dup2(err[1], STDERR_FILENO) < 0)
 			_exit(RC_IO);
-		setenv("AMI_FANOUT_PROFILE", k->name, 1);
-		execv(f->self, f->ctx->argv);
-		fprintf(stderr, "ami: cannot run %s: %s\n", f->self, strerror(errno));
-		_exit(RC_IO);
+		int orig[] = { null, out[0], out[1], err[0], err[1] };
+		for (size_t i = 0; i < ARRAY_LEN(orig); i++)
+			if (orig[i] > STDERR_FILENO)    /* unless it was a std fd itself */
+				close(orig[i]);
+		run_child(f, k);
 	}
 	close(out[1]);
 	close(err[1]);
@@ -345,8 +371,6 @@ static void stop_all(struct fanout *f, int sig)
 static int setup(struct fanout *f, struct ctx *ctx, int streaming)
 {
 	const char *spec = ctx->ov.profile ? ctx->ov.profile : getenv("AMI_PROFILE");
-	char path[PATH_MAX];
-	ssize_t n;
 	int rc;
 
 	memset(f, 0, sizeof *f);
@@ -359,13 +383,8 @@ static int setup(struct fanout *f, struct ctx *ctx, int streaming)
 		return usage_error("%s acts on one PBX: -p takes one profile here", ctx->cmd->name);
 	if ((rc = fleet_expand(&f->fleet, ctx->ov.config_file, spec)) != RC_OK)
 		return rc;
-	if ((n = readlink("/proc/self/exe", path, sizeof path - 1)) < 0) {
-		log_error("cannot find the ami binary:");
-		return RC_IO;
-	}
-	path[n] = '\0';
-	f->self = xstrdup(path);
 	f->kids = xcalloc(f->fleet.n, sizeof *f->kids);
+	f->done = xcalloc(f->fleet.n, sizeof *f->done);
 	for (size_t i = 0; i < f->fleet.n; i++) {
 		struct child *k = &f->kids[i];
 		k->name = f->fleet.names[i];
@@ -397,13 +416,13 @@ static void cleanup(struct fanout *f)
 		ami_parser_free(k->raw);
 	}
 	free(f->kids);
-	free(f->self);
+	free(f->done);
 	fleet_free(&f->fleet);
 }
 
 /* Waits for any child's output; fills each buffer. Returns the children
- * that finished (pipes closed and reaped) through done[]. */
-static int wait_children(struct fanout *f, int timeout_ms, size_t *done, size_t *ndone)
+ * that finished (pipes closed and reaped) in f->done[0, *ndone). */
+static int wait_children(struct fanout *f, int timeout_ms, size_t *ndone)
 {
 	struct pollfd *pfd = xcalloc(2 * f->started + 1, sizeof *pfd);
 	size_t *who = xcalloc(2 * f->started + 1, sizeof *who);
@@ -435,7 +454,7 @@ static int wait_children(struct fanout *f, int timeout_ms, size_t *done, size_t 
 		struct child *k = &f->kids[i];
 		if (k->pid > 0 && k->out < 0 && k->err < 0) {
 			reap(f, k);
-			done[(*ndone)++] = i;
+			f->done[(*ndone)++] = i;
 		}
 	}
 	free(pfd);
@@ -487,18 +506,16 @@ static int print_units(struct fanout *f)
 int fanout_units(struct ctx *ctx)
 {
 	struct fanout f;
-	size_t *done;
 	int rc = setup(&f, ctx, 0);
 
 	if (rc != RC_OK) {
 		cleanup(&f);
 		return rc;
 	}
-	done = xcalloc(f.fleet.n, sizeof *done);
 	rc = start_more(&f);
 	while (rc == RC_OK && f.running > 0) {
 		size_t nd;
-		if ((rc = wait_children(&f, -1, done, &nd)) == RC_OK && nd)
+		if ((rc = wait_children(&f, -1, &nd)) == RC_OK && nd)
 			rc = start_more(&f);
 		if (rc == RC_OK && nd)
 			rc = print_units(&f);
@@ -511,7 +528,6 @@ int fanout_units(struct ctx *ctx)
 		stop_all(&f, SIGTERM);
 	else
 		rc = verdict(&f);
-	free(done);
 	cleanup(&f);
 	return rc;
 }
@@ -557,7 +573,6 @@ static int put_disconnected(struct fanout *f, struct child *k)
 int fanout_tail(struct ctx *ctx, const struct fanout_stream *opt)
 {
 	struct fanout f;
-	size_t *done;
 	unsigned long events = 0;
 	int64_t idle_until = opt->idle_ms ? now_ms() + opt->idle_ms : -1;
 	int rc = setup(&f, ctx, 1), stop = 0;
@@ -567,19 +582,18 @@ int fanout_tail(struct ctx *ctx, const struct fanout_stream *opt)
 		return rc;
 	}
 	f.parallel = f.fleet.n;         /* a stream needs every profile at once */
-	done = xcalloc(f.fleet.n, sizeof *done);
 	rc = start_more(&f);
 	while (rc == RC_OK && f.running > 0 && !stop) {
 		size_t nd;
 		unsigned long before = events;
-		rc = wait_children(&f, idle_until < 0 ? -1 : ms_left(idle_until), done, &nd);
+		rc = wait_children(&f, idle_until < 0 ? -1 : ms_left(idle_until), &nd);
 		for (size_t i = 0; i < f.started && rc == RC_OK; i++) {
 			struct child *k = &f.kids[i];
 			rc = put_records(&f, k, 0, &events, opt->count);
 			take_err(&f, k, k->err < 0);
 		}
 		for (size_t j = 0; j < nd && rc == RC_OK; j++) {
-			struct child *k = &f.kids[done[j]];
+			struct child *k = &f.kids[f.done[j]];
 			if (k->status == RC_OK)
 				stop = 1;       /* its --until came: the stream ends */
 			else if (k->status == RC_CONNECT || k->status == RC_PROTOCOL)
@@ -604,7 +618,6 @@ int fanout_tail(struct ctx *ctx, const struct fanout_stream *opt)
 		take_err(&f, &f.kids[i], 1);
 	if (rc == RC_OK && !stop)
 		rc = verdict(&f);       /* every stream ended by itself */
-	free(done);
 	cleanup(&f);
 	return rc;
 }
