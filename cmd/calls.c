@@ -61,9 +61,6 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-#define BACKOFF_FIRST_MS 500
-#define BACKOFF_MAX_MS 30000
-
 struct calls {
 	struct ctx *ctx;
 	int follow, reconnect, idle_ms;
@@ -373,29 +370,6 @@ static int calls_now(struct calls *c)
 
 /* ---------- --follow ---------- */
 
-/* Sleeps ms unless a signal asks us to stop: RC_OK or RC_INTERRUPTED. */
-static int wait_ms(int ms)
-{
-	int64_t deadline = now_ms() + ms;
-
-	while (!interrupted && ms_left(deadline) > 0)
-		poll(NULL, 0, ms_left(deadline));
-	return interrupted ? RC_INTERRUPTED : RC_OK;
-}
-
-/* Capped exponential backoff with jitter: a random wait in [d/2, d]. */
-static int backoff_ms(struct calls *c, unsigned attempt)
-{
-	int d = BACKOFF_FIRST_MS;
-
-	while (--attempt > 0 && d < BACKOFF_MAX_MS)
-		d *= 2;
-	if (d > BACKOFF_MAX_MS)
-		d = BACKOFF_MAX_MS;
-	c->rng = c->rng * 1103515245u + 12345u;
-	return d / 2 + (int)((c->rng >> 8) % (unsigned)(d / 2 + 1));
-}
-
 /* The connection is gone: log in again until it works; the resync marks
  * the calls up as having spanned a gap, and ends those gone meanwhile. */
 static int reconnect(struct calls *c, const char *why)
@@ -406,7 +380,7 @@ static int reconnect(struct calls *c, const char *why)
 	log_warn("%s; reconnecting (calls up now will be marked incomplete)", why);
 	close_session(c);
 	for (;;) {
-		if (tries && wait_ms(backoff_ms(c, tries)) != RC_OK)
+		if (tries && sleep_ms(backoff_ms(tries, &c->rng), -1) != RC_OK)
 			return stop_rc();
 		tries++;
 		if ((rc = open_session(c, "on")) == RC_OK)

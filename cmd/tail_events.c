@@ -101,8 +101,6 @@ static const struct option longopts[] = {
 
 #define DEFAULT_BUFFER (64UL << 20)
 #define MIN_BUFFER (16UL << 10)
-#define BACKOFF_FIRST_MS 500
-#define BACKOFF_MAX_MS 30000
 #define INTERRUPT_FLUSH_MS 2000     /* after Ctrl-C, wait this long for a stuck reader */
 /* When more than SOFT_QUEUE bytes of output wait, input is left in the
  * kernel's socket buffers for HOLD_MS, then at most SOFT_QUEUE more is
@@ -976,19 +974,6 @@ static int wait_draining(struct tail *t, int ms)
 	return RC_CONTINUE;
 }
 
-/* Capped exponential backoff with jitter: a random wait in [d/2, d]. */
-static int backoff_ms(struct tail *t, unsigned attempt)
-{
-	int d = BACKOFF_FIRST_MS;
-
-	while (--attempt > 0 && d < BACKOFF_MAX_MS)
-		d *= 2;
-	if (d > BACKOFF_MAX_MS)
-		d = BACKOFF_MAX_MS;
-	t->rng = t->rng * 1103515245u + 12345u;
-	return d / 2 + (int)((t->rng >> 8) % (unsigned)(d / 2 + 1));
-}
-
 /* The gap in the stream, as an event in the chosen format. */
 static int print_gap(struct tail *t, double start, double end, const char *cause, unsigned tries)
 {
@@ -1039,7 +1024,7 @@ static int reconnect(struct tail *t)
 			return stop_rc();
 		if (rc == RC_USAGE || rc == RC_CONFIG)
 			return rc;
-		delay = backoff_ms(t, tries);
+		delay = backoff_ms(tries, &t->rng);
 		log_info("attempt %u failed; next one in %.1f s", tries, delay / 1000.0);
 	}
 	return print_gap(t, gap_start, now_wall(), t->cause, tries);

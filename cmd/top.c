@@ -74,9 +74,6 @@ static const struct option longopts[] = {
 #define DEFAULT_MASK "call,agent,dialplan,system"
 #define HTTP_EVENTS_MS 1000     /* over HTTP, how often events are fetched */
 #define PUMP_BUDGET_MS 20       /* events read in one go before keys get a turn */
-#define BACKOFF_FIRST_MS 500
-#define BACKOFF_MAX_MS 30000
-
 /* The lists a snapshot reads (the panel reads them all): what the view
  * needs, and for calls which of them are in a conference (no harm when
  * ConfBridge is not loaded). */
@@ -270,18 +267,6 @@ static int pump(struct top *t)
 
 /* ---------- losing and finding the connection ---------- */
 
-static int backoff_ms(struct top *t)
-{
-	int d = BACKOFF_FIRST_MS;
-
-	for (unsigned i = 1; i < t->tries && d < BACKOFF_MAX_MS; i++)
-		d *= 2;
-	if (d > BACKOFF_MAX_MS)
-		d = BACKOFF_MAX_MS;
-	t->rng = t->rng * 1103515245u + 12345u;
-	return d / 2 + (int)((t->rng >> 8) % (unsigned)(d / 2 + 1));
-}
-
 static void connection_lost(struct top *t, int rc)
 {
 	top_safe_copy(t->cause, sizeof t->cause, t->a ? ami_error(t->a) : "not connected");
@@ -317,7 +302,7 @@ static void try_reconnect(struct top *t)
 		t->quit_rc = interrupted ? 128 + interrupted : rc;
 		return;
 	}
-	int wait = backoff_ms(t);
+	int wait = backoff_ms(t->tries, &t->rng);
 	t->retry_at = now_ms() + wait;
 	top_note(t, 2, "connection lost: %s; attempt %u failed, next in %.1f s", t->cause, t->tries,
 		 wait / 1000.0);

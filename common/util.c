@@ -258,6 +258,18 @@ int sleep_ms(int ms, int64_t deadline)
 	return interrupted ? RC_INTERRUPTED : RC_OK;
 }
 
+int backoff_ms(unsigned attempt, unsigned *rng)
+{
+	int d = 500;
+
+	while (attempt-- > 1 && d < 30000)
+		d *= 2;
+	if (d > 30000)
+		d = 30000;
+	*rng = *rng * 1103515245u + 12345u;
+	return d / 2 + (int)((*rng >> 8) % (unsigned)(d / 2 + 1));
+}
+
 int full_write(int fd, const void *p, size_t n)
 {
 	const char *c = p;

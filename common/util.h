@@ -68,6 +68,10 @@ int ms_left(int64_t deadline);              /* ms until deadline (>= 0); -1 if d
  * until deadline (-1: none) if that is sooner. A signal that sets
  * `interrupted` ends it early with RC_INTERRUPTED; else RC_OK. */
 int sleep_ms(int ms, int64_t deadline);
+/* How long to wait before reconnection attempt n (1, 2, ...): 0.5 s doubling
+ * up to 30 s, a random wait in [d/2, d] so that the clients of one server
+ * that went away do not all come back at once. *rng: the caller's seed. */
+int backoff_ms(unsigned attempt, unsigned *rng);
 /* Writes all n bytes to fd, through EINTR and short writes (and, for a
  * non-blocking fd, EAGAIN). 0, or -1 with errno set. */
 int full_write(int fd, const void *p, size_t n);

@@ -137,6 +137,21 @@ static void test_full_write(void)
 	free(buf);
 }
 
+/* Reconnection waits: 0.5 s doubling to a 30 s cap, each in [d/2, d]. */
+static void test_backoff(void)
+{
+	unsigned rng = 12345;
+	static const int full[] = { 500, 1000, 2000, 4000, 8000, 16000, 30000, 30000 };
+
+	for (int round = 0; round < 50; round++)
+		for (unsigned n = 1; n <= 8; n++) {
+			int w = backoff_ms(n, &rng), d = full[n - 1];
+			CHECKF(w >= d / 2 && w <= d, "attempt %u waited %d ms, not in [%d, %d]", n, w,
+			       d / 2, d);
+		}
+	CHECK(backoff_ms(1000, &rng) <= 30000);
+}
+
 int main(void)
 {
 	test_parse_uint();
@@ -145,5 +160,6 @@ int main(void)
 	test_bad_chars();
 	test_time();
 	test_full_write();
+	test_backoff();
 	return check_summary();
 }
