@@ -809,137 +809,6 @@ static inline unsigned nl_bits(const char *b)
 #endif
 }
 
-/* The bits set in x: __builtin_popcount is a library call without the
- * POPCNT instruction, which not every x86-64 has. */
-static inline size_t ones(uint32_t x)
-{
-	x = x - ((x >> 1) & 0x55555555u);
-	x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-	return (((x + (x >> 4)) & 0x0f0f0f0fu) * 0x01010101u) >> 24;
-}
-
-/* The limits frame() needs, and where a message being framed stands: its
- * next line starts at ls, lines so far, whether the last ended in "\n"
- * alone. */
-struct framing {
-	size_t max_line, max_msg, max_h;
-	size_t ls, lines;
-	int bare;
-};
-
-#if defined(__SSE2__)
-/* The '\n's counted in the byte lanes of acc (see skim). */
-static inline size_t lane_sum(__m128i acc)
-{
-	__m128i sums = _mm_sad_epu8(acc, _mm_setzero_si128());
-	return (size_t)_mm_cvtsi128_si32(sums) + (size_t)_mm_cvtsi128_si32(_mm_srli_si128(sums, 8));
-}
-#endif
-
-#define SKIM_FLUSH 64   /* blocks between two sums of the lane counts */
-
-/* skim found a special line after the '\n' at j = i - 2 + k: the line loop
- * goes on at j + 1, with the lines counted through j (those of the blocks
- * before, less a '\n' at i - 1 when j is i - 2, plus those in [i, j]). */
-static size_t to_special(const char *s, size_t i, size_t from, size_t lines, __m128i acc,
-			 uint32_t nl, uint64_t nl_before, unsigned k, struct framing *f)
-{
-	size_t j = i - 2 + k;
-
-	if (i > from)
-		lines += lane_sum(acc) - (k == 0 ? (size_t)(nl_before >> 1) : 0);
-	if (k >= 2)
-		lines += ones(nl & ((1u << (k - 1)) - 1));
-	f->ls = j + 1;
-	f->bare = s[j - 1] != '\r';
-	f->lines = lines;
-	return j + 1;
-}
-
-/* Skims the lines of a message that is framed without being split (an
- * event for raw or json output, or one whose name may filter it out) from
- * s + i on, 32 bytes a block, while they are plain: the rules matter only
- * for a special line, blank or a lone "\r" (the end of the message, or the
- * stray "\r\n"), which shows as a '\n' followed by "\n" or "\r\n"; the
- * lines are only counted. No line can grow too long or too many within
- * the bytes skimmed, as their end is capped; so per block only the special
- * pattern is looked for, with the two bytes before the block, and the
- * '\n's are counted in byte lanes. Stops at the special line, or at the
- * cap or the data's end; returns where the line-by-line loop goes on (f
- * moved with it): the special line, or two bytes before the block not
- * skimmed, whose '\n's were not yet looked at as the end of a line. The caller makes sure that the line at f->ls is not
- * the message's first, so two bytes of the message precede i. */
-static size_t skim(const char *s, size_t i, size_t n, size_t readable, struct framing *f)
-{
-#if defined(__SSE2__)
-	const size_t from = i;
-	size_t end = n < readable ? n : readable, blocks = 0, lines = f->lines;
-	const __m128i lf = _mm_set1_epi8('\n'), c = _mm_set1_epi8('\r');
-	__m128i acc = _mm_setzero_si128();
-	uint64_t nl_before, cr_before;      /* the two bytes before the block */
-	uint32_t last_nls = 0;              /* the '\n's of the last block */
-
-	if (end >= f->max_msg)
-		end = f->max_msg - 1;
-	if (end > f->ls + f->max_line)      /* every line within is short enough */
-		end = f->ls + f->max_line;
-	if (lines + 1 >= f->max_h)
-		return i;
-	if (end > i + (f->max_h - lines - 1))   /* each line takes a byte at least */
-		end = i + (f->max_h - lines - 1);
-	nl_before = (uint64_t)(s[i - 2] == '\n') | (uint64_t)(s[i - 1] == '\n') << 1;
-	cr_before = (uint64_t)(s[i - 2] == '\r') | (uint64_t)(s[i - 1] == '\r') << 1;
-	for (; i + 32 <= end; i += 32) {
-		__m128i a = _mm_loadu_si128((const __m128i *)(s + i));
-		__m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
-		__m128i la = _mm_cmpeq_epi8(a, lf), lb = _mm_cmpeq_epi8(b, lf);
-		uint64_t nl = (uint32_t)_mm_movemask_epi8(la) | (uint32_t)_mm_movemask_epi8(lb) << 16;
-		uint64_t cr = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(a, c)) |
-			      (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(b, c)) << 16;
-		/* bit k: the byte at i - 2 + k; a '\n' there followed by "\n"
-		 * or "\r\n", for k < 32 (the last two wait for the next block) */
-		uint64_t nls = nl << 2 | nl_before, crs = cr << 2 | cr_before;
-		uint32_t special = (uint32_t)(nls & ((nls >> 1) | ((crs >> 1) & (nls >> 2))));
-		if (special) {
-			if (i > from || __builtin_ctz(special) >= 2)
-				return to_special(s, i, from, lines, acc, (uint32_t)nl,
-						  nl_before, (unsigned)__builtin_ctz(special), f);
-			break;
-		}
-		acc = _mm_sub_epi8(_mm_sub_epi8(acc, la), lb);
-		last_nls = (uint32_t)nl;
-		nl_before = nl >> 30;
-		cr_before = cr >> 30;
-		if (++blocks % SKIM_FLUSH == 0) {       /* a lane holds 2 a block */
-			lines += lane_sum(acc);
-			acc = _mm_setzero_si128();
-		}
-	}
-	if (i == from)
-		return i;
-	lines += lane_sum(acc);
-	/* The last two bytes skimmed were looked at only as what follows the
-	 * '\n's before them: the line loop takes them again. */
-	i -= 2;
-	lines -= (size_t)(nl_before & 1) + (size_t)(nl_before >> 1);
-	last_nls &= 0x3fffffffu;
-	if (lines != f->lines) {        /* the last line skimmed ends before i */
-		size_t ls = i;
-		if (last_nls)           /* in the last block, as a rule */
-			ls = i - 30 + (size_t)(31 - __builtin_clz(last_nls)) + 1;
-		else
-			while (s[ls - 1] != '\n')
-				ls--;
-		f->ls = ls;
-		f->bare = s[ls - 2] != '\r';
-		f->lines = lines;
-	}
-#else
-	(void)s, (void)n, (void)readable, (void)f;
-#endif
-	return i;
-}
-
 /* The '\n's of the 16 bytes at s that a blank line follows, or the stray
  * "\r\n": those followed by a byte of 13 or less ('\n', '\r'; TAB and other
  * controls are weeded out by the caller). s[0, 17) is read. */
@@ -1093,7 +962,6 @@ static int frame(struct ami_parser *p, int split)
 		size_t i = p->scan, ls = p->pos, lines = p->lines;
 		int r = LINE_GO_ON, bare = p->bare_lf;
 		int head = p->state == ST_HEAD, rec = p->split && lines > 0;
-		size_t skim_from = 0;
 
 		if (head && p->pos == 0 && p->scan == 0 && frame_event(p, split) == LINE_END)
 			return LINE_END;
@@ -1102,14 +970,6 @@ static int frame(struct ami_parser *p, int split)
 			unsigned m;
 			size_t step = 16;
 			int fast;
-			if (!rec && head && lines > 0 && max_line >= 32 && i >= skim_from) {
-				struct framing f = { max_line, max_msg, max_h, ls, lines, bare };
-				i = skim(s, i, n, readable, &f);
-				ls = f.ls;
-				lines = f.lines;
-				bare = f.bare;
-				skim_from = i + 34;     /* what stopped it is line by line */
-			}
 			if (i + 16 <= n && i + 16 <= readable) {
 				m = nl_bits(s + i);
 			} else if (i + 16 <= readable) {

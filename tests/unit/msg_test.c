@@ -1054,8 +1054,8 @@ static void test_full_reads(const char *dir)
 	free(cap);
 }
 
-/* Long events of short lines, framed without being split (skimmed many
- * bytes at a time), with a special line (a stray "\r\n", a bare "\n" end, a
+/* Long events of short lines, framed without being split (past the quick
+ * path of short events, line by line), with a special line (a stray "\r\n", a bare "\n" end, a
  * lone "\r" line, a 1-byte line) or a long line at every offset: the views,
  * the copies and the old parser agree. */
 static void test_skim(void)
