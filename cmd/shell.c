@@ -307,39 +307,15 @@ static void after_command(struct shell *sh)
 
 /* ---------- history ---------- */
 
-static int mkdirs(char *path, mode_t mode)
-{
-	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		int r = mkdir(path, mode);
-		*p = '/';
-		if (r != 0 && errno != EEXIST)
-			return -1;
-	}
-	return 0;
-}
-
 /* $AMI_HISTFILE (/dev/null: none), $XDG_STATE_HOME/ami/history,
  * ~/.local/state/ami/history. Missing directories are made 0700. */
 static char *history_path(void)
 {
-	const char *e = getenv("AMI_HISTFILE"), *home;
-	char *path;
+	const char *e = getenv("AMI_HISTFILE");
 
 	if (e && *e)
 		return strcmp(e, "/dev/null") ? xstrdup(e) : NULL;
-	if ((e = getenv("XDG_STATE_HOME")) && *e == '/')
-		path = xasprintf("%s/ami/history", e);
-	else if ((home = getenv("HOME")) && *home)
-		path = xasprintf("%s/.local/state/ami/history", home);
-	else
-		return NULL;
-	if (mkdirs(path, 0700) != 0) {
-		log_warn("no history: cannot create the directory of %s:", path);
-		free(path);
-		return NULL;
-	}
-	return path;
+	return state_file_path("history");
 }
 
 static void history_open(struct shell *sh)
