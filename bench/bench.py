@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 
+from benchlib import count_lines
 FORMATS = ("raw", "text", "json")
 
 
@@ -56,14 +57,7 @@ def run_once(ami, evsrc, maxrss, rssfile, fmt, n, env):
             proc = subprocess.Popen(cmd, stdout=null, env=env)
     else:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-        lines = 0
-        fd = proc.stdout.fileno()
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            lines += chunk.count(b"\n")
-        proc.stdout.close()
+        lines = count_lines(proc.stdout)
     _, status, _ = os.wait4(proc.pid, 0)
     wall = time.monotonic() - t0
     proc.returncode = os.waitstatus_to_exitcode(status)

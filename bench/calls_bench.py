@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 
+from benchlib import count_lines
 T0 = 1796515200.0               # 2026-12-06 00:00:00 UTC
 DAY = 86400.0
 
@@ -131,13 +132,7 @@ def run_once(ami, maxrss, rssfile, args, env, counted):
             proc = subprocess.Popen(cmd, stdout=null, env=env)
     else:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-        lines, fd = 0, proc.stdout.fileno()
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                break
-            lines += chunk.count(b"\n")
-        proc.stdout.close()
+        lines = count_lines(proc.stdout)
     proc.wait()
     wall = time.monotonic() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)

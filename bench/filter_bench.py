@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 
+from benchlib import count_lines
 MIX = "VarSet=50,Newexten=20,Newstate=10,Hangup=5,Newchannel=5,DialBegin=5,UserEvent=5"
 MATCH = "Channel=PJSIP/100*"
 
@@ -51,13 +52,7 @@ def run_once(ami, port, log, filtered, env):
            "--match", MATCH, "--until", "StreamDone"] + ([] if filtered else ["--no-server-filter"])
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, env=env)
-    lines = 0
-    while True:
-        chunk = os.read(proc.stdout.fileno(), 1 << 20)
-        if not chunk:
-            break
-        lines += chunk.count(b"\n")
-    proc.stdout.close()
+    lines = count_lines(proc.stdout)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - t0
     if os.waitstatus_to_exitcode(status) != 0:
